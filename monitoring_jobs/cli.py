@@ -1,0 +1,192 @@
+"""``monitoring-jobs``: generate demo data, run the demo end to end, backfill days, check configs."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+from monitoring_jobs.config import ConfigError, load_monitors  # noqa: E402
+from monitoring_jobs.settings import load_settings  # noqa: E402
+
+DEMO_MARKER = ".demo.json"
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write YYYY-MM-DD") from None
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def generate_demo_data(data_dir: Path, *, days: int, rows_per_day: int, seed: int, force: bool) -> bool:
+    """Write the demo's logs and labels unless the same demo is already there; True when written."""
+    from monitoring_jobs.demo_data import DEMO_START, generate_demo
+
+    marker = data_dir / DEMO_MARKER
+    wanted = {"start": DEMO_START.isoformat(), "days": days, "rows_per_day": rows_per_day, "seed": seed}
+    if not force and marker.exists() and json.loads(marker.read_text()) == wanted:
+        return False
+    generate_demo(data_dir, start=DEMO_START, days=days, rows_per_day=rows_per_day, seed=seed)
+    marker.write_text(json.dumps(wanted))
+    return True
+
+
+def cmd_generate_demo(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    data_dir = settings.data_root / "data"
+    written = generate_demo_data(data_dir, days=args.days, rows_per_day=args.rows_per_day, seed=args.seed,
+                                 force=args.force)
+    print(f"demo data {'written to' if written else 'already present in'} {data_dir}")
+    return 0
+
+
+def _backfill(days: list[dt.date], model: str | None, quiet: bool = False):
+    """Run the given days for every (or one) monitor in the project's Dagster instance."""
+    import dagster as dg
+
+    from monitoring_jobs.defs.monitors import build_definitions
+    from monitoring_jobs.defs.runner import ensure_dagster_home, evaluate_alert_sensor, run_days
+
+    settings = load_settings()
+    monitors = load_monitors(settings.monitors_dir)
+    if model is not None:
+        monitors = [m for m in monitors if m.name == model]
+        if not monitors:
+            raise ConfigError(f"no monitor named '{model}' in {settings.monitors_dir}")
+    ensure_dagster_home(settings)
+    defs = build_definitions(monitors, settings)
+    with dg.DagsterInstance.get() as instance:
+        started = time.monotonic()
+
+        def progress(outcome):
+            if not quiet:
+                print(f"  {outcome.day} {outcome.model:<20} {'ok' if outcome.success else 'failed (see summary)'}",
+                      flush=True)
+
+        outcomes = run_days(defs, instance, monitors, days, progress)
+        message, _cursor = evaluate_alert_sensor(defs, instance)
+        elapsed = time.monotonic() - started
+    return settings, monitors, outcomes, message, elapsed
+
+
+def _print_summary(settings, monitors, days: list[dt.date]) -> None:
+    import pandas as pd
+
+    from monitoring_jobs.alerts import AlertLedger
+    from monitoring_jobs.metric_store import MetricStore
+    from monitoring_jobs.summary import format_table, summarize
+
+    store = MetricStore(settings.db_url)
+    sent = pd.DataFrame(AlertLedger(store.engine).sent(), columns=["model", "partition_date"])
+    print(format_table(summarize(store, monitors, days, sent)))
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
+        return 2
+    days = _days(args.start, args.end)
+    settings, monitors, outcomes, message, elapsed = _backfill(days, args.model)
+    _print_summary(settings, monitors, days)
+    print(f"\n{len(outcomes)} model-day run(s) in {elapsed:.0f}s; alert sensor: {message}")
+    print(f"Reports: {settings.reports_dir / 'index.html'}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitoring_jobs.demo_data import DEMO_START
+
+    settings = load_settings()
+    data_dir = settings.data_root / "data"
+    if generate_demo_data(data_dir, days=args.days, rows_per_day=args.rows_per_day, seed=args.seed, force=False):
+        print(f"Generated {args.days} days of demo logs and labels in {data_dir}")
+    else:
+        print(f"Using the demo data already in {data_dir}")
+    days = _days(DEMO_START, DEMO_START + dt.timedelta(days=args.days - 1))
+    print(f"Materializing every monitoring asset for {days[0]} to {days[-1]} ...", flush=True)
+    settings, monitors, outcomes, message, elapsed = _backfill(days, None, quiet=args.quiet)
+    print()
+    _print_summary(settings, monitors, days)
+    failed = sum(not o.success for o in outcomes)
+    print(f"\n{len(outcomes)} model-day runs in {elapsed:.0f}s ({failed} stopped by failed ERROR checks); "
+          f"alert sensor: {message}; alert log: {settings.alert_log}")
+    print(f"Dagster history: DAGSTER_HOME={settings.dagster_home} (make dev opens it in the UI)")
+    print(f"\nReports: {settings.reports_dir / 'index.html'}")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    monitors = load_monitors(settings.monitors_dir)
+    for monitor in monitors:
+        print(f"{monitor.name}: {monitor.task.value}, {len(monitor.columns.features)} features, "
+              f"reference {monitor.reference.kind}")
+    return 0
+
+
+def cmd_dagster_home(args: argparse.Namespace) -> int:
+    from monitoring_jobs.defs.runner import ensure_dagster_home
+
+    print(ensure_dagster_home(load_settings()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitoring-jobs", description=__doc__)
+    parser.add_argument("--home", help="project folder (default: $MONITORING_HOME or the current folder)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def demo_sizes(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--days", type=int, default=30, help="days of demo data (default 30)")
+        sub.add_argument("--rows-per-day", type=int, default=2000, help="requests per model-day (default 2000)")
+        sub.add_argument("--seed", type=int, default=7)
+
+    sub = commands.add_parser("generate-demo", help="write seeded demo logs and labels into data/")
+    demo_sizes(sub)
+    sub.add_argument("--force", action="store_true", help="rewrite even if the same demo is present")
+    sub.set_defaults(func=cmd_generate_demo)
+
+    sub = commands.add_parser("demo", help="generate demo data, backfill every model and day, send alerts, "
+                                           "print a summary and the path of reports/index.html")
+    demo_sizes(sub)
+    sub.add_argument("--quiet", action="store_true", help="no line per model-day while running")
+    sub.set_defaults(func=cmd_demo)
+
+    sub = commands.add_parser("backfill", help="materialize every monitor (or one) for a range of days")
+    sub.add_argument("--start", type=_date, required=True)
+    sub.add_argument("--end", type=_date, required=True)
+    sub.add_argument("--model", help="only this monitor")
+    sub.set_defaults(func=cmd_backfill)
+
+    sub = commands.add_parser("check-config", help="validate every monitor config and list them")
+    sub.set_defaults(func=cmd_check_config)
+
+    sub = commands.add_parser("dagster-home", help="create the project-local DAGSTER_HOME and print its path")
+    sub.set_defaults(func=cmd_dagster_home)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.home:
+        os.environ["MONITORING_HOME"] = str(Path(args.home).resolve())
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""Monitor configuration: one YAML file per monitored model under ``assets/monitors/``.
+
+Adding a model means adding a file here, never code. Every error names the file and the
+field that is wrong, so a typo is a one-line fix instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+MONITOR_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+SUPPORTED_SCHEMES = ("file", "s3")
+
+
+class ConfigError(ValueError):
+    """A monitor configuration is invalid; the message names the file and the field."""
+
+
+class Severity(StrEnum):
+    """How bad a failed check is. ERROR blocks the assets downstream of a validation check."""
+
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+class Task(StrEnum):
+    BINARY_CLASSIFICATION = "binary_classification"
+    MULTICLASS_CLASSIFICATION = "multiclass_classification"
+    REGRESSION = "regression"
+
+
+class FileFormat(StrEnum):
+    PARQUET = "parquet"
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a misspelt option must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_uri(uri: str, *, needs_date: bool) -> str:
+    match = re.match(r"^([a-z][a-z0-9+.-]*)://(.+)$", uri)
+    if not match:
+        raise ValueError(
+            f"'{uri}' is not a URI; write file://relative/path, file:///absolute/path or s3://bucket/prefix"
+        )
+    if match.group(1) not in SUPPORTED_SCHEMES:
+        raise ValueError(f"scheme '{match.group(1)}' is not supported; use one of {', '.join(SUPPORTED_SCHEMES)}")
+    if needs_date and "{date}" not in uri:
+        raise ValueError(f"'{uri}' has no {{date}} placeholder, so days cannot be told apart")
+    unknown = set(re.findall(r"\{([^}]*)\}", uri)) - {"date", "model"}
+    if unknown:
+        raise ValueError(f"unknown placeholder(s) {sorted(unknown)} in '{uri}'; only {{date}} and {{model}} exist")
+    return uri
+
+
+class DataSource(_Strict):
+    """Where one day of data lives: a URI template with ``{date}`` (YYYY-MM-DD) and optional ``{model}``."""
+
+    uri: str
+    format: FileFormat = FileFormat.PARQUET
+
+    @field_validator("uri")
+    @classmethod
+    def _uri_has_date(cls, uri: str) -> str:
+        return _check_uri(uri, needs_date=True)
+
+
+class LabelSource(DataSource):
+    """Ground truth arrives in its own daily partitions, keyed by request id, up to ``max_delay_days`` late."""
+
+    max_delay_days: int = Field(default=7, ge=0, le=365)
+
+
+class Columns(_Strict):
+    """The role each column of the inference log plays. Only ``request_id`` and ``timestamp`` are always required."""
+
+    request_id: str = "request_id"
+    timestamp: str = "timestamp"
+    model_version: str | None = None
+    prediction: str | None = None
+    score: str | None = None
+    label: str = "label"
+    latency_ms: str | None = None
+    status: str | None = None
+    numeric_features: list[str] = Field(default_factory=list)
+    categorical_features: list[str] = Field(default_factory=list)
+    segments: list[str] = Field(default_factory=list)
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric_features, *self.categorical_features]
+
+    def declared(self) -> set[str]:
+        """Every column name the config mentions for the inference log (the label lives in its own files)."""
+        singles = [self.request_id, self.timestamp, self.model_version, self.prediction, self.score,
+                   self.latency_ms, self.status]
+        return {c for c in singles if c} | set(self.features) | set(self.segments)
+
+    @model_validator(mode="after")
+    def _no_feature_twice(self) -> Columns:
+        seen: set[str] = set()
+        for name in self.features:
+            if name in seen:
+                raise ValueError(f"feature '{name}' is listed twice")
+            seen.add(name)
+        return self
+
+
+class Reference(_Strict):
+    """What today's data is compared with: a fixed file, or the previous ``window_days`` days."""
+
+    kind: Literal["file", "rolling"] = "rolling"
+    uri: str | None = None
+    format: FileFormat = FileFormat.PARQUET
+    window_days: int = Field(default=7, ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _file_needs_uri(self) -> Reference:
+        if self.kind == "file":
+            if not self.uri:
+                raise ValueError("a reference of kind 'file' needs a 'uri'")
+            _check_uri(self.uri, needs_date=False)
+        return self
+
+
+NumericMethod = Literal["auto", "ks", "wasserstein", "psi"]
+CategoricalMethod = Literal["auto", "chi2", "jensenshannon", "psi"]
+
+
+class DriftThresholds(_Strict):
+    """p-value thresholds (drift when p < value) for tests, distance thresholds (drift when >= value) otherwise."""
+
+    ks: float = Field(default=0.05, gt=0, lt=1)
+    chi2: float = Field(default=0.05, gt=0, lt=1)
+    wasserstein: float = Field(default=0.1, gt=0)
+    jensenshannon: float = Field(default=0.1, gt=0, le=1)
+    psi: float = Field(default=0.2, gt=0)
+
+
+class DriftConfig(_Strict):
+    """How drift is decided. ``auto`` follows Evidently's defaults: tests on small references, distances on large."""
+
+    numeric_method: NumericMethod = "auto"
+    categorical_method: CategoricalMethod = "auto"
+    thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+    dataset_drift_share: float = Field(default=0.5, gt=0, le=1)
+    severity: Severity = Severity.WARN
+
+
+class Bound(_Strict):
+    """An acceptable range for one metric; either end may be open."""
+
+    min: float | None = None
+    max: float | None = None
+    severity: Severity = Severity.WARN
+
+    @model_validator(mode="after")
+    def _one_end(self) -> Bound:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+    def violated_by(self, value: float) -> bool:
+        """NaN (no data to judge) violates nothing; callers report it as missing instead."""
+        if value != value:  # NaN
+            return False
+        return (self.min is not None and value < self.min) or (self.max is not None and value > self.max)
+
+
+CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1", "log_loss")
+REGRESSION_METRICS = ("mae", "rmse", "r2")
+OPERATIONAL_METRICS = ("row_count", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "error_rate",
+                       "mean_confidence")
+
+
+class PerformanceConfig(_Strict):
+    """Thresholds on performance metrics, judged once at least ``min_labels`` labels have arrived."""
+
+    positive_label: int | str = 1
+    decision_threshold: float = Field(default=0.5, gt=0, lt=1)
+    min_labels: int = Field(default=30, ge=1)
+    thresholds: dict[str, Bound] = Field(default_factory=dict)
+
+
+class OperationsConfig(_Strict):
+    """Thresholds on operational metrics; ``ok_statuses`` are the status values that mean success."""
+
+    ok_statuses: list[str] = Field(default_factory=lambda: ["ok"])
+    thresholds: dict[str, Bound] = Field(default_factory=dict)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_metrics(cls, thresholds: dict[str, Bound]) -> dict[str, Bound]:
+        unknown = set(thresholds) - set(OPERATIONAL_METRICS)
+        if unknown:
+            known = ", ".join(OPERATIONAL_METRICS)
+            raise ValueError(f"unknown operational metric(s) {sorted(unknown)}; known: {known}")
+        return thresholds
+
+
+class Range(_Strict):
+    min: float | None = None
+    max: float | None = None
+
+
+class ValidationConfig(_Strict):
+    """Great Expectations rules. Each group is one Dagster asset check with its own severity."""
+
+    min_rows: int = Field(default=1, ge=0)
+    max_null_fraction: float = Field(default=0.05, ge=0, le=1)
+    null_fraction_overrides: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    ranges: dict[str, Range] = Field(default_factory=dict)
+    categories: dict[str, list[str]] = Field(default_factory=dict)
+    unique_request_ids: bool = True
+    severities: dict[Literal["schema", "nulls", "ranges", "categories", "unique_request_ids", "volume"], Severity] = (
+        Field(default_factory=dict)
+    )
+
+    def severity_of(self, check: str) -> Severity:
+        """Schema, nulls and volume break the statistics downstream, so they block by default."""
+        default = Severity.ERROR if check in {"schema", "nulls", "volume"} else Severity.WARN
+        return self.severities.get(check, default)  # type: ignore[call-overload]
+
+
+class AlertRoute(_Strict):
+    """Where failed checks of at least ``min_severity`` go. Webhook URLs and secrets come from the environment."""
+
+    channel: Literal["log", "webhook"]
+    min_severity: Severity = Severity.WARN
+
+
+class MonitorConfig(_Strict):
+    """Everything the pipeline needs to know about one monitored model."""
+
+    name: Annotated[str, Field(pattern=MONITOR_NAME_PATTERN)]
+    description: str = ""
+    task: Task
+    start_date: dt.date
+    inference: DataSource
+    labels: LabelSource | None = None
+    columns: Columns
+    reference: Reference = Field(default_factory=Reference)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
+    operations: OperationsConfig = Field(default_factory=OperationsConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    alerts: list[AlertRoute] = Field(default_factory=lambda: [AlertRoute(channel="log")])
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MonitorConfig:
+        cols = self.columns
+        if not cols.features:
+            raise ValueError("columns: list at least one of numeric_features or categorical_features")
+        if self.task is Task.BINARY_CLASSIFICATION and not cols.score:
+            raise ValueError("columns.score: a binary classifier needs the score (probability of the positive class)")
+        if self.task is not Task.BINARY_CLASSIFICATION and not cols.prediction:
+            raise ValueError(f"columns.prediction: a {self.task.value} model needs its prediction column")
+        declared = cols.declared()
+        for field, names in (("validation.ranges", self.validation.ranges),
+                             ("validation.categories", self.validation.categories),
+                             ("validation.null_fraction_overrides", self.validation.null_fraction_overrides)):
+            for name in names:
+                if name not in declared:
+                    raise ValueError(f"{field}: unknown column '{name}'; declare it under 'columns' first")
+        known = CLASSIFICATION_METRICS if self.task is not Task.REGRESSION else REGRESSION_METRICS
+        unknown = set(self.performance.thresholds) - set(known) - {"label_coverage"}
+        if unknown:
+            raise ValueError(f"performance.thresholds: unknown metric(s) {sorted(unknown)} for a "
+                             f"{self.task.value} model; known: {', '.join((*known, 'label_coverage'))}")
+        return self
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.task is not Task.REGRESSION
+
+
+def _format_validation_error(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: invalid monitor configuration"]
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "required field is missing"
+        elif item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling)"
+        lines.append(f"  {loc}: {message}")
+    return "\n".join(lines)
+
+
+def load_monitor(path: str | Path) -> MonitorConfig:
+    """Parse and validate one monitor file; raise ConfigError naming the file and field on any problem."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read monitor configuration ({exc.strerror})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a monitor configuration must be a mapping of fields, got {type(raw).__name__}")
+    try:
+        return MonitorConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc)) from None
+
+
+def load_monitors(directory: str | Path) -> list[MonitorConfig]:
+    """Load every ``*.yaml``/``*.yml`` monitor in ``directory``; all problems are reported together."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: monitor folder not found; set MONITORING_MONITORS_DIR or create it")
+    monitors: list[MonitorConfig] = []
+    errors: list[str] = []
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        try:
+            monitors.append(load_monitor(path))
+        except ConfigError as exc:
+            errors.append(str(exc))
+    names = [m.name for m in monitors]
+    errors += [f"{directory}: two monitors are named '{n}'" for n in sorted({n for n in names if names.count(n) > 1})]
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return monitors

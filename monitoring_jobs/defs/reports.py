@@ -1,0 +1,38 @@
+"""Reports: one HTML page with PNG charts per model-day, and the index of every model and day."""
+
+import dagster as dg
+
+from monitoring_jobs.config import MonitorConfig
+from monitoring_jobs.defs.metrics import STAGES, metric_asset_key
+from monitoring_jobs.defs.partitions import daily_partitions, partition_day
+from monitoring_jobs.defs.resources import MonitoringResource
+from monitoring_jobs.pipeline import load_reference, publish_day, read_snapshot
+
+
+def build_report_asset(monitor: MonitorConfig) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=[monitor.name, "monitoring_report"],
+        deps=[metric_asset_key(monitor, area) for area in STAGES],
+        partitions_def=daily_partitions(monitor.start_date),
+        group_name=monitor.name,
+        kinds={"html", "matplotlib"},
+        description=f"The day's report for {monitor.name} (reports/{monitor.name}/<date>/index.html, with PNG "
+                    "charts beside it) and reports/index.html, for readers who never open Dagster.",
+    )
+    def monitoring_report(context: dg.AssetExecutionContext, monitoring: MonitoringResource) -> dg.MaterializeResult:
+        workspace = monitoring.workspace()
+        day = partition_day(context)
+        current = read_snapshot(workspace, monitor, day)
+        reference, described = load_reference(workspace, monitor, day)
+        published = publish_day(workspace, monitor, day, row_count=len(current), current=current,
+                                reference=reference, notes=(f"Reference: {described}.",), run_id=context.run.run_id)
+        charts = sorted(published.report.parent.glob("*.png"))
+        return dg.MaterializeResult(metadata={
+            "report": dg.MetadataValue.path(str(published.report)),
+            "index": dg.MetadataValue.path(str(workspace.reports_dir / "index.html")),
+            "status": published.status,
+            "summary": published.summary,
+            "charts": dg.MetadataValue.json([chart.name for chart in charts]),
+        })
+
+    return monitoring_report

@@ -1,0 +1,96 @@
+"""Resources: the only thing that differs between environments (local folder + SQLite by default,
+S3-compatible storage + PostgreSQL in production), set through environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+
+from monitoring_jobs.alerts import JsonLinesChannel, WebhookChannel
+from monitoring_jobs.metric_store import MetricStore
+from monitoring_jobs.pipeline import Workspace
+from monitoring_jobs.settings import Settings, load_settings
+from monitoring_jobs.storage import ObjectStore
+
+
+@cache
+def _metric_store(url: str) -> MetricStore:
+    """One engine (and connection pool) per database per process, with the schema in place."""
+    store = MetricStore(url)
+    store.ensure_schema()
+    return store
+
+
+class MonitoringResource(dg.ConfigurableResource):
+    """Where monitoring reads logs and writes metrics, reports and state.
+
+    ``data_root`` anchors relative ``file://`` URIs of the monitor configs; the ``s3_*`` fields
+    configure ``s3://`` URIs (an S3-compatible endpoint such as MinIO needs ``s3_endpoint_url``).
+    """
+
+    data_root: str
+    db_url: str
+    reports_dir: str
+    state_dir: str
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+
+    def storage_options(self) -> dict:
+        client_kwargs = {k: v for k, v in (("endpoint_url", self.s3_endpoint_url),
+                                           ("region_name", self.s3_region)) if v}
+        options: dict = {"client_kwargs": client_kwargs} if client_kwargs else {}
+        if self.s3_access_key_id:
+            options.update(key=self.s3_access_key_id, secret=self.s3_secret_access_key)
+        return options
+
+    def workspace(self) -> Workspace:
+        return Workspace(
+            objects=ObjectStore(Path(self.data_root), self.storage_options()),
+            metrics=_metric_store(self.db_url),
+            reports_dir=Path(self.reports_dir),
+            state_dir=Path(self.state_dir),
+        )
+
+
+class AlertingResource(dg.ConfigurableResource):
+    """Alert channels: the JSON-lines log always, a Slack-compatible webhook when a URL is set."""
+
+    log_path: str
+    webhook_url: str | None = None
+    webhook_timeout_s: float = 5.0
+
+    def channels(self) -> dict:
+        channels: dict = {"log": JsonLinesChannel(Path(self.log_path))}
+        if self.webhook_url:
+            channels["webhook"] = WebhookChannel(self.webhook_url, timeout_s=self.webhook_timeout_s)
+        return channels
+
+
+def _env_or(name: str, default: str | None):
+    """An EnvVar when the variable is set (so secrets stay out of the UI), else the embedded default."""
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def build_resources(settings: Settings | None = None) -> dict:
+    settings = settings or load_settings()
+    return {
+        "monitoring": MonitoringResource(
+            data_root=str(settings.data_root),
+            db_url=_env_or("MONITORING_DB_URL", settings.db_url),
+            reports_dir=str(settings.reports_dir),
+            state_dir=str(settings.state_dir),
+            s3_endpoint_url=_env_or("MONITORING_S3_ENDPOINT_URL", None),
+            s3_region=_env_or("MONITORING_S3_REGION", None),
+            s3_access_key_id=_env_or("AWS_ACCESS_KEY_ID", None),
+            s3_secret_access_key=_env_or("AWS_SECRET_ACCESS_KEY", None),
+        ),
+        "alerting": AlertingResource(
+            log_path=str(settings.alert_log),
+            webhook_url=_env_or("MONITORING_WEBHOOK_URL", None),
+        ),
+    }

@@ -1,0 +1,15 @@
+"""Model performance once delayed labels arrive: label join, metric formulas, judged metrics."""
+
+from monitoring_jobs.performance.compute import compute_performance
+from monitoring_jobs.performance.labels import LabelJoin, LabelJoinError, join_labels
+from monitoring_jobs.performance.measures import classification_metrics, multiclass_metrics, regression_metrics
+
+__all__ = [
+    "LabelJoin",
+    "LabelJoinError",
+    "classification_metrics",
+    "compute_performance",
+    "join_labels",
+    "multiclass_metrics",
+    "regression_metrics",
+]

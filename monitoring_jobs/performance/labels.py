@@ -1,0 +1,113 @@
+"""Attach delayed ground truth to one day of predictions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from monitoring_jobs.config import MonitorConfig, Task
+
+LABELED_AT = "labeled_at"
+"""Optional column of the label files; when a request is labelled twice, the latest ``labeled_at`` wins."""
+
+
+class LabelJoinError(ValueError):
+    """Labels cannot be joined to the predictions (a needed column is missing or clashes)."""
+
+
+@dataclass(frozen=True)
+class LabelJoin:
+    """The inference rows with the label column added (NaN where no label has arrived yet).
+
+    ``predicted_rows`` are rows with a usable model output (non-null score for a binary
+    classifier, non-null prediction otherwise): error rows have none and cannot be evaluated.
+    ``labeled_rows`` are the predicted rows that also have a label, the rows every performance
+    metric is computed on, and ``coverage = labeled_rows / predicted_rows`` (NaN without predictions).
+    """
+
+    frame: pd.DataFrame
+    label_column: str
+    output_column: str
+    predicted_rows: int
+    labeled_rows: int
+    coverage: float
+    unknown_label_ids: tuple[str, ...]
+    """Request ids of labels that match no row of this day (they may belong to another day)."""
+    duplicate_labels: int
+    """Label rows superseded by a later label of the same request."""
+    null_labels: int
+    """Label rows without a request id or a label value, ignored."""
+
+
+def output_column(monitor: MonitorConfig) -> str:
+    """The model output that is judged: the score of a binary classifier, the prediction otherwise."""
+    column = monitor.columns.score if monitor.task is Task.BINARY_CLASSIFICATION else monitor.columns.prediction
+    assert column is not None, "MonitorConfig guarantees the output column of every task"
+    return column
+
+
+def label_coverage(output: pd.Series, label: pd.Series) -> tuple[int, int, float]:
+    """``(predicted rows, labeled rows, labeled / predicted)``; a row counts once it has a non-null output."""
+    usable = output.notna()
+    predicted = int(usable.sum())
+    labeled = int((usable & label.notna()).sum())
+    return predicted, labeled, labeled / predicted if predicted else float("nan")
+
+
+def join_labels(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: MonitorConfig) -> LabelJoin:
+    """Left-join the labels on request id (compared as text, so 123 and "123" match).
+
+    Labels without a request id or value are dropped (and counted) before duplicates are resolved,
+    so a later empty label cannot erase an earlier real one. Among duplicates the latest
+    ``labeled_at`` wins (undated ones lose to dated ones); without that column the last row wins.
+    Raises :class:`LabelJoinError` when a needed column is missing.
+    """
+    request_id, label, output = monitor.columns.request_id, monitor.columns.label, output_column(monitor)
+    for column, role in ((request_id, "request id"), (output, "model output")):
+        if column not in inference.columns:
+            raise LabelJoinError(f"{role} column '{column}' is not in the inference data")
+    if label in inference.columns:
+        raise LabelJoinError(f"the inference data already has a column '{label}', the name of the label column")
+    if labels is None:
+        labels = pd.DataFrame({request_id: pd.Series([], dtype="string"), label: pd.Series([], dtype="float64")})
+    for column, role in ((request_id, "request id"), (label, "label")):
+        if column not in labels.columns:
+            raise LabelJoinError(f"{role} column '{column}' is not in the label data")
+
+    present = labels[labels[request_id].notna() & labels[label].notna()]
+    if LABELED_AT in present.columns:
+        present = present.sort_values(LABELED_AT, kind="stable", na_position="first")
+    keys = present[request_id].astype("string")
+    latest = (~keys.duplicated(keep="last")).to_numpy()
+    label_ids = keys[latest]
+    label_values = pd.Series(present[label].to_numpy()[latest])
+
+    positions = _positions(inference[request_id].astype("string"), label_ids)
+    matched = positions >= 0
+    joined_labels = label_values.reindex(positions).to_numpy()  # position -1 is absent: NaN
+    frame = inference.assign(**{label: joined_labels})
+    known = np.zeros(len(label_ids), dtype=bool)
+    known[positions[matched]] = True
+    predicted_rows, labeled_rows, coverage = label_coverage(frame[output], frame[label])
+    return LabelJoin(
+        frame=frame,
+        label_column=label,
+        output_column=output,
+        predicted_rows=predicted_rows,
+        labeled_rows=labeled_rows,
+        coverage=coverage,
+        unknown_label_ids=tuple(str(key) for key in label_ids[~known]),
+        duplicate_labels=int(len(present) - latest.sum()),
+        null_labels=int(len(labels) - len(present)),
+    )
+
+
+def _positions(keys: pd.Series, unique_values: pd.Series) -> np.ndarray:
+    """For each key, the position of the equal value in ``unique_values``, or -1 (one Arrow hash lookup)."""
+    found = pc.index_in(pa.array(keys, type=pa.large_string()),
+                        value_set=pa.array(unique_values, type=pa.large_string()))
+    return np.asarray(found.fill_null(-1), dtype=np.int64)

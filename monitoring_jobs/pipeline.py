@@ -1,0 +1,229 @@
+"""The daily stages for one model-day as plain functions: what the Dagster assets call, and what a
+benchmark or a notebook can call without Dagster.
+
+Flow: ``ingest`` reads the day from object storage, validates it and keeps an Arrow snapshot;
+``drift``/``performance``/``operations`` read that snapshot and write metrics; ``publish`` renders
+the report and the index from what the metric store holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from monitoring_jobs.config import MonitorConfig, Severity
+from monitoring_jobs.metric_store import AREAS, MetricStore
+from monitoring_jobs.metrics import CheckOutcome, Metric, Status
+from monitoring_jobs.reports import DayCell, ReportInput, day_status, render_index, render_model_day_report
+from monitoring_jobs.storage import DataNotFoundError, ObjectStore, StorageError, write_atomic
+
+
+class SnapshotMissingError(RuntimeError):
+    """A downstream stage ran before the day's inference logs were ingested."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where one deployment reads and writes: object storage, metric store, reports and local state."""
+
+    objects: ObjectStore
+    metrics: MetricStore
+    reports_dir: Path
+    state_dir: Path
+
+    def snapshot_path(self, model: str, day: dt.date) -> Path:
+        return self.state_dir / "snapshots" / model / f"{day.isoformat()}.parquet"
+
+    def outcomes_path(self, model: str, day: dt.date, stage: str) -> Path:
+        return self.state_dir / "checks" / model / day.isoformat() / f"{stage}.json"
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+def normalize(table: pa.Table, monitor: MonitorConfig) -> pd.DataFrame:
+    """Arrow to pandas, with the timestamp column as UTC datetimes (unparseable values become nulls,
+    which the null check then reports instead of a crash)."""
+    frame = table.to_pandas()
+    ts = monitor.columns.timestamp
+    if ts in frame.columns and not isinstance(frame[ts].dtype, pd.DatetimeTZDtype):
+        frame[ts] = pd.to_datetime(frame[ts], utc=True, errors="coerce", format="ISO8601")
+    return frame
+
+
+def read_inference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    data = workspace.objects.read_day(monitor.inference, model=monitor.name, day=day)
+    return normalize(data.table, monitor), data.files
+
+
+def write_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date, frame: pd.DataFrame) -> Path:
+    """Keep exactly what was validated, so every later stage of the day sees the same rows."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    return write_atomic(workspace.snapshot_path(monitor.name, day), sink.getvalue().to_pybytes())
+
+
+def read_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> pd.DataFrame:
+    path = workspace.snapshot_path(monitor.name, day)
+    if not path.exists():
+        raise SnapshotMissingError(f"no ingested inference logs for {monitor.name} on {day} ({path} is missing); "
+                                   f"materialize {monitor.name}/inference_logs for that day first")
+    return pq.read_table(path).to_pandas()
+
+
+# --- reference and labels -----------------------------------------------------------------------
+
+def load_reference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> tuple[pd.DataFrame | None, str]:
+    """The frame today's data is compared with, and a sentence saying what it is (or why there is none)."""
+    ref = monitor.reference
+    if ref.kind == "file":
+        uri = workspace.objects.resolve(ref.uri or "", model=monitor.name)
+        files = workspace.objects.list_files(uri, ref.format)
+        if not files:
+            raise DataNotFoundError(f"reference file for {monitor.name} not found at {uri}; "
+                                    "create it or change reference.uri in the monitor config")
+        return normalize(workspace.objects.read_files(files, ref.format), monitor), f"reference file {uri}"
+    frames, days = [], []
+    for back in range(ref.window_days, 0, -1):
+        previous = day - dt.timedelta(days=back)
+        if previous < monitor.start_date:
+            continue
+        try:
+            frames.append(read_inference(workspace, monitor, previous)[0])
+            days.append(previous)
+        except DataNotFoundError:
+            continue
+    if not frames:
+        return None, f"no reference yet: none of the previous {ref.window_days} days has data"
+    return (pd.concat(frames, ignore_index=True),
+            f"previous {len(days)} day(s), {days[0].isoformat()} to {days[-1].isoformat()}")
+
+
+def load_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date,
+                today: dt.date | None = None) -> pd.DataFrame | None:
+    """Labels that arrived from ``day`` up to ``max_delay_days`` later (never past ``today``), or None."""
+    if monitor.labels is None:
+        return None
+    last = day + dt.timedelta(days=monitor.labels.max_delay_days)
+    if today is not None:
+        last = min(last, today)
+    frames = []
+    current = day
+    while current <= last:
+        try:
+            data = workspace.objects.read_day(monitor.labels, model=monitor.name, day=current)
+            frames.append(data.table.to_pandas())
+        except DataNotFoundError:
+            pass
+        current += dt.timedelta(days=1)
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+def metric_check(name: str, metrics: list[Metric], *, what: str) -> CheckOutcome:
+    """One check over a stage's metrics: fails when any judged metric is WARN or FAIL."""
+    failing = [m for m in metrics if m.failed]
+    severity = Severity.ERROR if any(m.status is Status.FAIL for m in failing) else Severity.WARN
+    if not failing:
+        judged = sum(m.status is Status.OK for m in metrics)
+        return CheckOutcome(name, True, Severity.WARN.value, f"{judged} {what} figure(s) within thresholds",
+                            {"judged": judged})
+    parts = [f"{_label(m)} = {_fmt(m.value)} (threshold {_fmt(m.threshold)})" for m in failing[:10]]
+    more = f" and {len(failing) - 10} more" if len(failing) > 10 else ""
+    return CheckOutcome(name, False, severity.value, f"{len(failing)} {what} figure(s) out of bounds: "
+                        + "; ".join(parts) + more, {"failing": len(failing)},
+                        tuple(_label(m) for m in failing[:5]))
+
+
+def _label(metric: Metric) -> str:
+    scope = " / ".join(part for part in (metric.feature, metric.segment) if part)
+    return f"{metric.metric} [{scope}]" if scope else metric.metric
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:.4g}"
+
+
+def save_outcomes(workspace: Workspace, model: str, day: dt.date, stage: str, outcomes: list[CheckOutcome]) -> None:
+    payload = json.dumps([asdict(o) for o in outcomes], ensure_ascii=False, default=str).encode()
+    write_atomic(workspace.outcomes_path(model, day, stage), payload)
+
+
+def load_outcomes(workspace: Workspace, model: str, day: dt.date) -> list[CheckOutcome]:
+    """Every stage's check outcomes of the day, in stage order."""
+    folder = workspace.outcomes_path(model, day, "x").parent
+    outcomes = []
+    for stage in ("ingest", "drift", "performance", "operations"):
+        path = folder / f"{stage}.json"
+        if path.exists():
+            for item in json.loads(path.read_text(encoding="utf-8")):
+                item["examples"] = tuple(item.get("examples", ()))
+                outcomes.append(CheckOutcome(**item))
+    return outcomes
+
+
+def clear_outcomes(workspace: Workspace, model: str, day: dt.date, stages: tuple[str, ...]) -> None:
+    for stage in stages:
+        workspace.outcomes_path(model, day, stage).unlink(missing_ok=True)
+
+
+def stored_metrics(workspace: Workspace, model: str, day: dt.date) -> list[Metric]:
+    """Every area's metrics of one model-day as read back from the metric store."""
+    metrics = []
+    for area in AREAS:
+        frame = workspace.metrics.read(area, model, day, day)
+        for row in frame.itertuples(index=False):
+            metrics.append(Metric(area=area, metric=row.metric, value=float("nan") if row.value is None else row.value,
+                                  feature=row.feature, segment=row.segment,
+                                  threshold=None if pd.isna(row.threshold) else float(row.threshold),
+                                  status=Status(row.status), detail=row.detail))
+    return metrics
+
+
+# --- publish ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Published:
+    report: Path
+    status: str
+    summary: str
+
+
+def publish_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, *, row_count: int,
+                current: pd.DataFrame | None, reference: pd.DataFrame | None, notes: tuple[str, ...] = (),
+                run_id: str = "") -> Published:
+    """Render the model-day report from the stored checks and metrics, record the day's status and
+    rebuild the index. Safe to repeat: it replaces the day's report, status row and index."""
+    checks = load_outcomes(workspace, monitor.name, day)
+    metrics = stored_metrics(workspace, monitor.name, day)
+    status = day_status(checks, metrics)
+    failed = [c.name for c in checks if not c.passed]
+    summary = f"{len(failed)} check(s) failed: {', '.join(failed)}" if failed else "all checks passed"
+    report = render_model_day_report(workspace.reports_dir, ReportInput(
+        monitor=monitor, partition_date=day, row_count=row_count, checks=checks, metrics=metrics,
+        reference=reference, current=current, history=workspace.metrics.history(monitor.name, day), notes=notes))
+    workspace.metrics.set_day_status(monitor.name, day, status=status, summary=summary, row_count=row_count,
+                                     report_path=str(report.relative_to(workspace.reports_dir)), run_id=run_id)
+    rebuild_index(workspace)
+    return Published(report, status, summary)
+
+
+def rebuild_index(workspace: Workspace) -> Path:
+    days = workspace.metrics.day_statuses()
+    cells = [DayCell(model=row.model, partition_date=row.partition_date, status=row.status, summary=row.summary)
+             for row in days.itertuples(index=False)]
+    return render_index(workspace.reports_dir, cells)
+
+
+__all__ = [
+    "DataNotFoundError", "Published", "SnapshotMissingError", "StorageError", "Workspace", "clear_outcomes",
+    "load_labels", "publish_day", "rebuild_index",
+    "load_outcomes", "load_reference", "metric_check", "normalize", "read_inference", "read_snapshot",
+    "save_outcomes", "stored_metrics", "write_snapshot",
+]

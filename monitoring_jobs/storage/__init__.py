@@ -1,0 +1,9 @@
+"""Object storage: where a model's daily files live, and reading them into Arrow.
+
+A local folder (``file://``) is the default; any fsspec filesystem (``s3://`` through s3fs)
+works the same way once its options are given. Nothing here knows about Dagster.
+"""
+
+from monitoring_jobs.storage.objects import DataNotFoundError, DayData, ObjectStore, StorageError, write_atomic
+
+__all__ = ["DataNotFoundError", "DayData", "ObjectStore", "StorageError", "write_atomic"]

@@ -1,0 +1,266 @@
+"""Performance metrics against scikit-learn; label join, segments and judging by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as sk
+
+from monitoring_jobs.config import MonitorConfig
+from monitoring_jobs.metrics import Status
+from monitoring_jobs.performance import (
+    LabelJoinError,
+    classification_metrics,
+    compute_performance,
+    join_labels,
+    multiclass_metrics,
+    regression_metrics,
+)
+
+TOLERANCE = 1e-12
+
+
+def make_monitor(task: str = "binary_classification", performance: dict | None = None, **columns) -> MonitorConfig:
+    raw_columns = {"numeric_features": ["x"], "segments": []}
+    raw_columns["score" if task == "binary_classification" else "prediction"] = (
+        "score" if task == "binary_classification" else "prediction")
+    raw_columns.update(columns)
+    return MonitorConfig.model_validate({
+        "name": "performance_test", "task": task, "start_date": "2026-10-01",
+        "inference": {"uri": "file://data/{date}/part.parquet"},
+        "columns": raw_columns, "performance": performance or {},
+    })
+
+
+def by_key(metrics):
+    return {(m.metric, m.segment): m for m in metrics}
+
+
+# --- formulas against scikit-learn --------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_binary_metrics_equal_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 2000)
+    score = np.clip(np.round(0.35 * y + rng.uniform(0, 0.65, y.size), 2), 0, 1)  # rounded: tied scores
+    score[:3] = [0.0, 1.0, 0.5]  # extremes exercise log-loss clipping and the >= threshold rule
+    result = classification_metrics(y, score, threshold=0.5, positive_label=1)
+    predicted = (score >= 0.5).astype(int)
+    expected = {
+        "roc_auc": sk.roc_auc_score(y, score),
+        "accuracy": sk.accuracy_score(y, predicted),
+        "precision": sk.precision_score(y, predicted),
+        "recall": sk.recall_score(y, predicted),
+        "f1": sk.f1_score(y, predicted),
+        "log_loss": sk.log_loss(y, score),
+    }
+    assert result.keys() == expected.keys()
+    for name, value in expected.items():
+        assert result[name] == pytest.approx(value, abs=TOLERANCE, rel=TOLERANCE), name
+
+
+def test_string_labels_with_string_positive_label():
+    rng = np.random.default_rng(5)
+    y = rng.choice(["good", "bad"], 500)
+    score = rng.uniform(size=500)
+    result = classification_metrics(y, score, threshold=0.3, positive_label="bad")
+    positive = (y == "bad").astype(int)
+    assert result["roc_auc"] == pytest.approx(sk.roc_auc_score(positive, score), abs=TOLERANCE)
+    assert result["f1"] == pytest.approx(sk.f1_score(positive, (score >= 0.3).astype(int)), abs=TOLERANCE)
+
+
+def test_numeric_labels_match_textual_positive_label_and_reject_a_word():
+    y, score = np.array([1.0, 0.0, 1.0]), np.array([0.9, 0.2, 0.4])
+    assert classification_metrics(y, score, threshold=0.5, positive_label="1")["recall"] == 0.5
+    with pytest.raises(ValueError, match="not a number"):
+        classification_metrics(y, score, threshold=0.5, positive_label="yes")
+
+
+def test_undefined_binary_metrics_are_nan():
+    single_class = classification_metrics([0, 0, 0], [0.1, 0.7, 0.2], threshold=0.5, positive_label=1)
+    assert math.isnan(single_class["roc_auc"]) and math.isnan(single_class["recall"])
+    assert single_class["precision"] == sk.precision_score([0, 0, 0], [0, 1, 0], zero_division=np.nan)
+    assert single_class["log_loss"] == pytest.approx(sk.log_loss([0, 0, 0], [0.1, 0.7, 0.2], labels=[0, 1]))
+    no_positive_prediction = classification_metrics([1, 0], [0.1, 0.2], threshold=0.5, positive_label=1)
+    assert math.isnan(no_positive_prediction["precision"])
+    assert all(math.isnan(v) for v in classification_metrics([], [], threshold=0.5, positive_label=1).values())
+
+
+def test_multiclass_metrics_equal_sklearn_macro_with_zero_division_zero():
+    rng = np.random.default_rng(6)
+    y = rng.choice(["cat", "dog", "bird", "fish"], 1000, p=[0.4, 0.3, 0.2, 0.1])
+    predicted = np.where(rng.uniform(size=1000) < 0.6, y, rng.choice(["cat", "dog", "bird", "eel"], 1000))
+    result = multiclass_metrics(y, predicted)  # "eel" is predicted but never a label; "fish" never predicted
+    assert result["accuracy"] == pytest.approx(sk.accuracy_score(y, predicted), abs=TOLERANCE)
+    for name, function in (("precision", sk.precision_score), ("recall", sk.recall_score), ("f1", sk.f1_score)):
+        assert result[name] == pytest.approx(function(y, predicted, average="macro", zero_division=0),
+                                             abs=TOLERANCE), name
+
+
+def test_multiclass_labels_that_went_through_float_match_int_predictions():
+    assert multiclass_metrics(pd.Series([1.0, 2.0, 3.0]), pd.Series([1, 2, 2]))["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_regression_metrics_equal_sklearn():
+    rng = np.random.default_rng(7)
+    y = rng.lognormal(12, 0.5, 3000)
+    predicted = y * rng.normal(1, 0.1, y.size)
+    result = regression_metrics(y, predicted)
+    assert result["mae"] == pytest.approx(sk.mean_absolute_error(y, predicted), rel=TOLERANCE)
+    assert result["rmse"] == pytest.approx(sk.root_mean_squared_error(y, predicted), rel=TOLERANCE)
+    assert result["r2"] == pytest.approx(sk.r2_score(y, predicted), rel=TOLERANCE, abs=TOLERANCE)
+    assert math.isnan(regression_metrics([5.0, 5.0], [4.0, 6.0])["r2"])  # constant labels
+
+
+# --- label join ---------------------------------------------------------------------------------
+
+def _inference():
+    return pd.DataFrame({
+        "request_id": ["r1", "r2", "r3", "r4", "r5"],
+        "score": [0.9, 0.2, np.nan, 0.6, 0.4],  # r3 is an error row without a score
+        "region": ["north", "north", "south", "south", "south"],
+        "x": 1.0,
+    })
+
+
+def test_join_coverage_unknown_ids_and_duplicates():
+    labels = pd.DataFrame({
+        "request_id": ["r1", "r2", "r2", "r3", "zz9", "r4"],
+        "label": [1, 1, 0, 1, 0, None],
+        "labeled_at": pd.to_datetime(["2026-10-02", "2026-10-05", "2026-10-03", "2026-10-02", "2026-10-02",
+                                      "2026-10-09"], utc=True),
+    })
+    joined = join_labels(_inference(), labels, make_monitor())
+    labels_by_id = dict(zip(joined.frame["request_id"], joined.frame["label"]))
+    assert labels_by_id["r2"] == 1  # the 2026-10-05 label beats the earlier one listed after it
+    assert labels_by_id["r4"] != labels_by_id["r4"]  # a null label is ignored, not joined
+    assert math.isnan(labels_by_id["r5"])
+    assert joined.predicted_rows == 4  # r3 has no score
+    assert joined.labeled_rows == 2  # r1, r2 (r3 is labelled but has no score)
+    assert joined.coverage == pytest.approx(2 / 4)
+    assert joined.unknown_label_ids == ("zz9",)
+    assert joined.duplicate_labels == 1 and joined.null_labels == 1
+    assert len(joined.frame) == len(_inference())
+
+
+def test_join_without_labeled_at_keeps_the_last_row_and_matches_ids_as_text():
+    inference = pd.DataFrame({"request_id": [101, 102], "score": [0.3, 0.8], "x": 1.0})
+    labels = pd.DataFrame({"request_id": ["101", "101", "102"], "label": [1, 0, 1]})
+    joined = join_labels(inference, labels, make_monitor())
+    assert joined.frame["label"].tolist() == [0, 1] and joined.unknown_label_ids == ()
+
+
+def test_join_without_labels_and_with_broken_inputs():
+    joined = join_labels(_inference(), None, make_monitor())
+    assert joined.labeled_rows == 0 and joined.coverage == 0.0 and joined.frame["label"].isna().all()
+    with pytest.raises(LabelJoinError, match="label column 'label' is not in the label data"):
+        join_labels(_inference(), pd.DataFrame({"request_id": ["r1"]}), make_monitor())
+    with pytest.raises(LabelJoinError, match="already has a column 'label'"):
+        join_labels(_inference().assign(label=1), pd.DataFrame({"request_id": [], "label": []}), make_monitor())
+
+
+# --- compute_performance ------------------------------------------------------------------------
+
+def _day(rng, rows: int = 600):
+    y = rng.integers(0, 2, rows)
+    inference = pd.DataFrame({
+        "request_id": [f"req-{i}" for i in range(rows)],
+        "score": np.clip(0.3 * y + rng.uniform(0, 0.7, rows), 0, 1),
+        "region": rng.choice(["north", "south", "<script>alert(1)</script>"], rows, p=[0.6, 0.35, 0.05]),
+        "x": 1.0,
+    })
+    inference.loc[::50, "score"] = np.nan  # error rows
+    labels = pd.DataFrame({"request_id": inference["request_id"], "label": y}).iloc[::2]  # half labelled
+    return inference, labels
+
+
+def test_whole_day_and_segments_equal_sklearn_on_the_same_rows():
+    inference, labels = _day(np.random.default_rng(8))
+    monitor = make_monitor(segments=["region"], performance={"min_labels": 20})
+    metrics = by_key(compute_performance(inference, labels, monitor))
+    merged = inference.merge(labels, on="request_id").dropna(subset=["score"])
+    for segment, rows in [("", merged), *((f"region={r}", g) for r, g in merged.groupby("region"))]:
+        assert metrics[("labeled_rows", segment)].value == len(rows)
+        expected_status = Status.MISSING if len(rows) < 20 else Status.INFO  # no bound configured
+        assert metrics[("roc_auc", segment)].status is expected_status
+        assert metrics[("roc_auc", segment)].value == pytest.approx(
+            sk.roc_auc_score(rows["label"], rows["score"]), abs=TOLERANCE)
+        assert metrics[("log_loss", segment)].value == pytest.approx(
+            sk.log_loss(rows["label"], rows["score"], labels=[0, 1]), abs=TOLERANCE)
+    scored = inference["score"].notna()
+    assert metrics[("label_coverage", "")].value == pytest.approx(len(merged) / scored.sum())
+    small = metrics[("roc_auc", "region=<script>alert(1)</script>")]
+    assert metrics[("labeled_rows", small.segment)].value < 20  # 5% of about 290 labelled rows
+    assert small.status is Status.MISSING and "min_labels=20" in small.detail
+    assert not math.isnan(small.value)  # still computed, just not judged
+    assert metrics[("unknown_label_ids", "")].value == 0
+
+
+@pytest.mark.parametrize("bound, status", [
+    ({"min": 0.99}, Status.WARN),
+    ({"min": 0.99, "severity": "ERROR"}, Status.FAIL),
+    ({"min": 0.5, "max": 1.0}, Status.OK),
+])
+def test_thresholds_give_status_and_threshold(bound, status):
+    inference, labels = _day(np.random.default_rng(9))
+    monitor = make_monitor(performance={"thresholds": {"accuracy": bound}})
+    accuracy = by_key(compute_performance(inference, labels, monitor))[("accuracy", "")]
+    assert accuracy.status is status
+    assert accuracy.threshold == (0.99 if status is not Status.OK else 0.5)
+
+
+def test_label_coverage_is_judged_even_without_enough_labels():
+    inference, _ = _day(np.random.default_rng(10))
+    monitor = make_monitor(performance={"thresholds": {"label_coverage": {"min": 0.2}}})
+    metrics = by_key(compute_performance(inference, None, monitor))
+    assert metrics[("label_coverage", "")].value == 0.0 and metrics[("label_coverage", "")].status is Status.WARN
+    assert metrics[("labeled_rows", "")].value == 0
+    assert metrics[("roc_auc", "")].status is Status.MISSING and math.isnan(metrics[("roc_auc", "")].value)
+
+
+def test_single_class_day_reports_missing_roc_auc_with_reason():
+    inference, labels = _day(np.random.default_rng(11))
+    labels = labels.assign(label=0)
+    monitor = make_monitor(performance={"min_labels": 5, "thresholds": {"roc_auc": {"min": 0.7}}})
+    metrics = by_key(compute_performance(inference, labels, monitor))
+    roc_auc = metrics[("roc_auc", "")]
+    assert math.isnan(roc_auc.value) and roc_auc.status is Status.MISSING and "one class" in roc_auc.detail
+    assert metrics[("accuracy", "")].status is Status.INFO
+
+
+def test_regression_and_multiclass_days():
+    rng = np.random.default_rng(12)
+    y = rng.normal(300_000, 50_000, 200)
+    inference = pd.DataFrame({"request_id": [str(i) for i in range(200)], "prediction": y + rng.normal(0, 9000, 200),
+                              "x": 1.0})
+    labels = pd.DataFrame({"request_id": inference["request_id"], "label": y.astype(str)})  # labels read as text
+    regression = by_key(compute_performance(inference, labels, make_monitor("regression")))
+    assert regression[("rmse", "")].value == pytest.approx(
+        sk.root_mean_squared_error(y, inference["prediction"]), rel=1e-9)
+
+    classes = rng.choice(["a", "b", "c"], 200)
+    multiclass = make_monitor("multiclass_classification", performance={"thresholds": {"roc_auc": {"min": 0.8}}})
+    inference = inference.assign(prediction=np.where(rng.uniform(size=200) < 0.7, classes, "a"))
+    result = by_key(compute_performance(inference, labels.assign(label=classes), multiclass))
+    assert result[("f1", "")].value == pytest.approx(
+        sk.f1_score(classes, inference["prediction"], average="macro", zero_division=0), abs=TOLERANCE)
+    assert result[("roc_auc", "")].status is Status.MISSING and "multiclass" in result[("roc_auc", "")].detail
+
+
+def test_unjoinable_labels_give_missing_metrics_not_an_exception():
+    inference, _ = _day(np.random.default_rng(13))
+    metrics = compute_performance(inference, pd.DataFrame({"id": ["x"], "label": [1]}), make_monitor())
+    assert {m.metric for m in metrics} >= {"label_coverage", "labeled_rows", "unknown_label_ids", "roc_auc"}
+    assert all(m.status is Status.MISSING and "request id column" in m.detail for m in metrics)
+
+
+def test_missing_segment_column_is_reported():
+    inference, labels = _day(np.random.default_rng(14))
+    monitor = make_monitor(segments=["region"])
+    metrics = compute_performance(inference.drop(columns="region"), labels, monitor)
+    missing = [m for m in metrics if m.segment == "region"]
+    assert len(missing) == 1 and missing[0].status is Status.MISSING
+    assert "not in the inference data" in missing[0].detail

@@ -1,0 +1,93 @@
+"""Object storage on a local folder: URI resolution, partition listing, every format, clear errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from monitoring_jobs.config import DataSource, FileFormat
+from monitoring_jobs.storage import DataNotFoundError, ObjectStore, StorageError
+
+DAY = dt.date(2026, 10, 5)
+ROWS = [{"request_id": "a", "x": 1.5}, {"request_id": "b", "x": None}, {"request_id": "c", "x": -2.0}]
+
+
+@pytest.fixture()
+def store(tmp_path) -> ObjectStore:
+    return ObjectStore(tmp_path)
+
+
+def partition(tmp_path, model="m"):
+    folder = tmp_path / "data" / model / f"dt={DAY.isoformat()}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def source(fmt: FileFormat) -> DataSource:
+    return DataSource(uri="file://data/{model}/dt={date}/", format=fmt)
+
+
+def test_resolve_relative_absolute_and_remote(store, tmp_path):
+    assert store.resolve("file://data/{model}/dt={date}/", model="m", day=DAY) == str(tmp_path / "data/m/dt=2026-10-05")
+    assert store.resolve("file:///srv/{model}/{date}.parquet", model="m", day=DAY) == "/srv/m/2026-10-05.parquet"
+    assert store.resolve("s3://bucket/{model}/dt={date}/", model="m", day=DAY) == "s3://bucket/m/dt=2026-10-05/"
+
+
+def test_reads_every_format_and_concatenates_parts(store, tmp_path):
+    folder = partition(tmp_path)
+    pq.write_table(pa.Table.from_pylist(ROWS[:2]), folder / "part-0000.parquet")
+    pq.write_table(pa.Table.from_pylist(ROWS[2:]), folder / "part-0001.parquet")
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".hidden.parquet").write_text("junk")
+    day = store.read_day(source(FileFormat.PARQUET), model="m", day=DAY)
+    assert day.table.to_pylist() == ROWS
+    assert [p.rsplit("/", 1)[1] for p in day.files] == ["part-0000.parquet", "part-0001.parquet"]
+
+
+def test_reads_gzip_json_lines(store, tmp_path):
+    folder = partition(tmp_path)
+    lines = "\n".join(json.dumps(row) for row in ROWS).encode()
+    (folder / "part-0000.jsonl.gz").write_bytes(gzip.compress(lines))
+    assert store.read_day(source(FileFormat.JSONL), model="m", day=DAY).table.to_pylist() == ROWS
+
+
+def test_reads_gzip_csv(store, tmp_path):
+    folder = partition(tmp_path)
+    (folder / "part-0000.csv.gz").write_bytes(gzip.compress(b"request_id,x\na,1.5\nb,\nc,-2.0\n"))
+    assert store.read_day(source(FileFormat.CSV), model="m", day=DAY).table.to_pylist() == ROWS
+
+
+def test_missing_day_names_the_uri(store):
+    with pytest.raises(DataNotFoundError, match="no parquet files for m on 2026-10-05 under .*dt=2026-10-05"):
+        store.read_day(source(FileFormat.PARQUET), model="m", day=DAY)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fmt", "words"),
+    [
+        ("part-0000.parquet", b"", FileFormat.PARQUET, "cannot read"),
+        ("part-0000.parquet", b"PAR1 this is not parquet", FileFormat.PARQUET, "cannot read"),
+        ("part-0000.jsonl.gz", gzip.compress(b'{"a": 1}\n{"a": 2}\n')[:20], FileFormat.JSONL, "cannot read"),
+        ("part-0000.jsonl", b"   \n", FileFormat.JSONL, "is empty"),
+        ("part-0000.csv", b"a,b\n1,2\n3\n", FileFormat.CSV, "cannot read"),
+    ],
+)
+def test_broken_files_give_errors_naming_the_file(store, tmp_path, name, content, fmt, words):
+    folder = partition(tmp_path)
+    (folder / name).write_bytes(content)
+    with pytest.raises(StorageError, match=words) as caught:
+        store.read_day(source(fmt), model="m", day=DAY)
+    assert name in str(caught.value)
+
+
+def test_write_bytes_is_atomic_and_replaces(store, tmp_path):
+    target = tmp_path / "out" / "x.bin"
+    store.write_bytes(str(target), b"one")
+    store.write_bytes(str(target), b"two")
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in target.parent.iterdir()] == ["x.bin"]
