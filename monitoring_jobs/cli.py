@@ -71,8 +71,9 @@ def _backfill(days: list[dt.date], model: str | None, quiet: bool = False):
 
         def progress(outcome):
             if not quiet:
-                print(f"  {outcome.day} {outcome.model:<20} {'ok' if outcome.success else 'failed (see summary)'}",
-                      flush=True)
+                print(f"  {outcome.day} {outcome.model:<20} {'done' if outcome.success else 'stopped'}", flush=True)
+            for problem in outcome.problems:
+                print(f"  {outcome.day} {outcome.model:<20} {problem}", flush=True)
 
         outcomes = run_days(defs, instance, monitors, days, progress)
         message, _cursor = evaluate_alert_sensor(defs, instance)

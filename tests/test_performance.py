@@ -264,3 +264,28 @@ def test_missing_segment_column_is_reported():
     missing = [m for m in metrics if m.segment == "region"]
     assert len(missing) == 1 and missing[0].status is Status.MISSING
     assert "not in the inference data" in missing[0].detail
+
+
+def test_segments_are_reported_but_not_judged_with_whole_day_bounds():
+    rng = np.random.default_rng(3)
+    n = 400
+    labels = rng.integers(0, 2, n)
+    score = np.clip(labels * 0.6 + rng.normal(0.2, 0.15, n), 0, 1)
+    region = np.where(np.arange(n) < 300, "north", "south")
+    score[300:] = 1 - score[300:]  # the south segment is badly ranked
+    frame = pd.DataFrame({"request_id": [f"r{i}" for i in range(n)], "score": score, "region": region})
+    label_frame = pd.DataFrame({"request_id": frame["request_id"], "label": labels})
+    monitor = MonitorConfig.model_validate({
+        "name": "m", "task": "binary_classification", "start_date": "2026-01-01",
+        "inference": {"uri": "file://x/{date}/"},
+        "columns": {"score": "score", "numeric_features": ["score"], "segments": ["region"]},
+        "performance": {"min_labels": 10, "thresholds": {"roc_auc": {"min": 0.6, "severity": "ERROR"}}},
+    })
+    metrics = compute_performance(frame, label_frame, monitor)
+    south = next(m for m in metrics if m.metric == "roc_auc" and m.segment == "region=south")
+    expected = sk.roc_auc_score(labels[300:], score[300:])
+    assert south.value == pytest.approx(expected, abs=1e-12) and expected < 0.6
+    assert south.status is Status.INFO
+    whole = next(m for m in metrics if m.metric == "roc_auc" and m.segment == "")
+    assert whole.value == pytest.approx(sk.roc_auc_score(labels, score), abs=1e-12)
+    assert whole.status is (Status.FAIL if whole.value < 0.6 else Status.OK) and whole.threshold == 0.6

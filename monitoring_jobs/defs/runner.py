@@ -39,12 +39,33 @@ def ensure_dagster_home(settings: Settings) -> Path:
     return home
 
 
+# Step events stay in the instance (and the UI); the terminal gets our summary instead of every event.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     model: str
     day: dt.date
     success: bool
     run_id: str
+    problems: tuple[str, ...] = ()
+
+
+def _problems(result) -> tuple[str, ...]:
+    """One line per failed step: which ERROR checks blocked it, or the first line of its error."""
+    problems = []
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        error = event.event_specific_data.error
+        if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+            checks = [line.split(": ", 1)[-1] for line in error.message.splitlines()[1:] if line.strip()]
+            problems.append(f"{event.step_key}: ERROR check(s) {', '.join(checks)} failed; later steps skipped")
+        else:
+            message = error.message.strip().splitlines()[0] if error is not None else "unknown error"
+            problems.append(f"{event.step_key}: {message}")
+    return tuple(problems)
 
 
 def run_days(defs: dg.Definitions, instance: dg.DagsterInstance, monitors: Sequence[MonitorConfig],
@@ -59,8 +80,9 @@ def run_days(defs: dg.Definitions, instance: dg.DagsterInstance, monitors: Seque
             if day < monitor.start_date:
                 continue
             job = defs.resolve_job_def(f"{monitor.name}_daily")
-            result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=False)
-            outcome = RunOutcome(monitor.name, day, result.success, result.run_id)
+            result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=False,
+                                            run_config=QUIET_RUN_CONFIG)
+            outcome = RunOutcome(monitor.name, day, result.success, result.run_id, _problems(result))
             outcomes.append(outcome)
             if on_done is not None:
                 on_done(outcome)

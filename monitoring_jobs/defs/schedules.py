@@ -5,14 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from monitoring_jobs.config import MonitorConfig
-from monitoring_jobs.defs.partitions import daily_partitions
 
 
 def build_monitor_job(monitor: MonitorConfig) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         name=f"{monitor.name}_daily",
         selection=dg.AssetSelection.groups(monitor.name),
-        partitions_def=daily_partitions(monitor.start_date),
         description=f"Ingest, validate, measure and report one day of {monitor.name}.",
     )
 
