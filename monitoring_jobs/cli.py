@@ -51,12 +51,12 @@ def cmd_generate_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backfill(days: list[dt.date], model: str | None, quiet: bool = False):
-    """Run the given days for every (or one) monitor in the project's Dagster instance."""
+def _backfill(days: list[dt.date], model: str | None, *, workers: int, quiet: bool = False):
+    """Run the given days for every (or one) monitor in the project's Dagster instance, then alert."""
     import dagster as dg
 
     from monitoring_jobs.defs.monitors import build_definitions
-    from monitoring_jobs.defs.runner import ensure_dagster_home, evaluate_alert_sensor, run_days
+    from monitoring_jobs.defs.runner import backfill, ensure_dagster_home, evaluate_alert_sensor
 
     settings = load_settings()
     monitors = load_monitors(settings.monitors_dir)
@@ -65,20 +65,11 @@ def _backfill(days: list[dt.date], model: str | None, quiet: bool = False):
         if not monitors:
             raise ConfigError(f"no monitor named '{model}' in {settings.monitors_dir}")
     ensure_dagster_home(settings)
-    defs = build_definitions(monitors, settings)
+    started = time.monotonic()
+    outcomes = backfill(monitors, days, workers=workers, quiet=quiet)
     with dg.DagsterInstance.get() as instance:
-        started = time.monotonic()
-
-        def progress(outcome):
-            if not quiet:
-                print(f"  {outcome.day} {outcome.model:<20} {'done' if outcome.success else 'stopped'}", flush=True)
-            for problem in outcome.problems:
-                print(f"  {outcome.day} {outcome.model:<20} {problem}", flush=True)
-
-        outcomes = run_days(defs, instance, monitors, days, progress)
-        message, _cursor = evaluate_alert_sensor(defs, instance)
-        elapsed = time.monotonic() - started
-    return settings, monitors, outcomes, message, elapsed
+        message, _cursor = evaluate_alert_sensor(build_definitions(monitors, settings), instance)
+    return settings, monitors, outcomes, message, time.monotonic() - started
 
 
 def _print_summary(settings, monitors, days: list[dt.date]) -> None:
@@ -98,7 +89,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     days = _days(args.start, args.end)
-    settings, monitors, outcomes, message, elapsed = _backfill(days, args.model)
+    settings, monitors, outcomes, message, elapsed = _backfill(days, args.model, workers=args.workers)
     _print_summary(settings, monitors, days)
     print(f"\n{len(outcomes)} model-day run(s) in {elapsed:.0f}s; alert sensor: {message}")
     print(f"Reports: {settings.reports_dir / 'index.html'}")
@@ -116,7 +107,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"Using the demo data already in {data_dir}")
     days = _days(DEMO_START, DEMO_START + dt.timedelta(days=args.days - 1))
     print(f"Materializing every monitoring asset for {days[0]} to {days[-1]} ...", flush=True)
-    settings, monitors, outcomes, message, elapsed = _backfill(days, None, quiet=args.quiet)
+    settings, monitors, outcomes, message, elapsed = _backfill(days, None, workers=args.workers, quiet=args.quiet)
     print()
     _print_summary(settings, monitors, days)
     failed = sum(not o.success for o in outcomes)
@@ -148,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", help="project folder (default: $MONITORING_HOME or the current folder)")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    def add_workers(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                         help="processes running models side by side (default: 2, or 1 on one core)")
+
     def demo_sizes(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--days", type=int, default=30, help="days of demo data (default 30)")
         sub.add_argument("--rows-per-day", type=int, default=2000, help="requests per model-day (default 2000)")
@@ -162,12 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
                                            "print a summary and the path of reports/index.html")
     demo_sizes(sub)
     sub.add_argument("--quiet", action="store_true", help="no line per model-day while running")
+    add_workers(sub)
     sub.set_defaults(func=cmd_demo)
 
     sub = commands.add_parser("backfill", help="materialize every monitor (or one) for a range of days")
     sub.add_argument("--start", type=_date, required=True)
     sub.add_argument("--end", type=_date, required=True)
     sub.add_argument("--model", help="only this monitor")
+    add_workers(sub)
     sub.set_defaults(func=cmd_backfill)
 
     sub = commands.add_parser("check-config", help="validate every monitor config and list them")

@@ -9,6 +9,7 @@ the report and the index from what the metric store holds.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -215,6 +216,15 @@ def publish_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, *, r
 
 
 def rebuild_index(workspace: Workspace) -> Path:
+    """Re-render reports/index.html from every status row. Runs of different models finish at the same
+    time: the lock makes each read-and-write whole, so the last writer has seen every earlier status."""
+    workspace.reports_dir.mkdir(parents=True, exist_ok=True)
+    with open(workspace.reports_dir / ".index.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _render_index(workspace)
+
+
+def _render_index(workspace: Workspace) -> Path:
     days = workspace.metrics.day_statuses()
     cells = [DayCell(model=row.model, partition_date=row.partition_date, status=row.status, summary=row.summary)
              for row in days.itertuples(index=False)]

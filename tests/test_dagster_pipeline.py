@@ -7,8 +7,10 @@ import datetime as dt
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from monitoring_jobs.config import load_monitors
@@ -169,3 +171,17 @@ def test_definitions_cover_every_monitor(defs, project):
         assert defs.resolve_job_def(f"{monitor.name}_daily") is not None
         assert defs.resolve_schedule_def(f"{monitor.name}_daily_schedule") is not None
     assert defs.resolve_sensor_def("monitoring_alerts") is not None
+
+
+def test_materializations_carry_schema_row_count_and_drift_table(defs, instance):
+    day = DEMO_START + dt.timedelta(days=4)
+    result = run_day(defs, instance, "credit_default", day)
+    by_asset = {e.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    ingest = by_asset["inference_logs"]
+    columns = {column.name for column in ingest["dagster/column_schema"].schema.columns}
+    assert {"request_id", "income", "score"} <= columns
+    snapshot = pd.read_parquet(load_settings().snapshot_dir / "credit_default" / f"{day.isoformat()}.parquet")
+    assert ingest["dagster/row_count"].value == len(snapshot)
+    table = by_asset["drift_metrics"]["features"].value
+    assert table.count("\n") == 1 + 7 + 1  # header, separator, 7 features and the score
+    assert Path(by_asset["monitoring_report"]["report"].value).exists()

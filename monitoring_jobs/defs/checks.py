@@ -12,12 +12,14 @@ _SEVERITY = {"WARN": dg.AssetCheckSeverity.WARN, "ERROR": dg.AssetCheckSeverity.
 
 
 def metadata_values(values: dict) -> dict:
-    """Plain values as Dagster metadata: containers as JSON, None dropped."""
+    """Plain values as Dagster metadata: containers as JSON, None dropped, MetadataValues kept."""
     out = {}
     for key, value in values.items():
         if value is None:
             continue
-        if isinstance(value, (list, tuple, dict)):
+        if isinstance(value, dg.MetadataValue):
+            out[str(key)] = value
+        elif isinstance(value, (list, tuple, dict)):
             out[str(key)] = dg.MetadataValue.json(list(value) if isinstance(value, tuple) else value)
         elif isinstance(value, (bool, int, float, str)):
             out[str(key)] = value

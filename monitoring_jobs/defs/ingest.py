@@ -81,8 +81,9 @@ def build_ingest_asset(monitor: MonitorConfig) -> dg.AssetsDefinition:
 
         blocking = [o.name for o in outcomes if not o.passed and o.severity == Severity.ERROR.value]
         metadata = {
-            "rows": len(frame),
-            "columns": len(frame.columns),
+            "dagster/row_count": len(frame),
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(str(name), str(dtype)) for name, dtype in frame.dtypes.items()]),
             "files": dg.MetadataValue.json(list(files)),
             "failed_checks": dg.MetadataValue.json([o.name for o in outcomes if not o.passed]),
         }

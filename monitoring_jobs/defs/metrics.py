@@ -51,8 +51,19 @@ def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> S
         f"Prediction '{prediction.feature}' {'drifted' if prediction_drifted else 'is stable'}: "
         f"{prediction.method} = {prediction.statistic:.4g} (threshold {prediction.threshold:.4g}).")
     metadata = {"reference": described, "reference_rows": len(reference), "drifted_features": drifted,
-                "drifted_share": report.drifted_share}
+                "drifted_share": report.drifted_share, "features": dg.MetadataValue.md(_drift_table(report))}
     return report.metrics(monitor.drift.severity), [feature_check, prediction_check], metadata
+
+
+def _drift_table(report) -> str:
+    """The per-feature verdicts as a Markdown table for the Dagster UI (names escaped for Markdown)."""
+    rows = ["| feature | method | statistic | p-value | threshold | drifted |", "|---|---|---|---|---|---|"]
+    for item in [*report.features, *([report.prediction] if report.prediction else [])]:
+        name = item.feature.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+        p_value = "" if item.p_value is None else f"{item.p_value:.3g}"
+        rows.append(f"| {name} | {item.method} | {item.statistic:.4g} | {p_value} | {item.threshold:.3g} | "
+                    f"{'yes' if item.drifted else 'no'} |")
+    return "\n".join(rows)
 
 
 def performance_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:
