@@ -25,8 +25,16 @@ from monitoring_jobs.reports import DayCell, ReportInput, day_status, render_ind
 from monitoring_jobs.storage import DataNotFoundError, ObjectStore, StorageError, write_atomic
 
 
-class SnapshotMissingError(RuntimeError):
+class PipelineError(RuntimeError):
+    """A stage cannot run for this model-day; the message says why and what to do."""
+
+
+class SnapshotMissingError(PipelineError):
     """A downstream stage ran before the day's inference logs were ingested."""
+
+
+class BlockedDayError(PipelineError):
+    """The day's data failed an ERROR validation check, so nothing may be computed from it."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,17 @@ def read_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date) ->
         raise SnapshotMissingError(f"no ingested inference logs for {monitor.name} on {day} ({path} is missing); "
                                    f"materialize {monitor.name}/inference_logs for that day first")
     return pq.read_table(path).to_pandas()
+
+
+def read_validated_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> pd.DataFrame:
+    """The day's snapshot, unless ingest found it broken: Dagster blocks downstream steps within a run,
+    and this keeps a later run of a single downstream asset from computing on the same broken data."""
+    failed = [o.name for o in load_outcomes(workspace, monitor.name, day, stages=("ingest",))
+              if not o.passed and o.severity == Severity.ERROR.value]
+    if failed:
+        raise BlockedDayError(f"{monitor.name} on {day} failed ERROR check(s) {', '.join(failed)} at ingest; "
+                              f"fix the data, then materialize {monitor.name}/inference_logs for that day again")
+    return read_snapshot(workspace, monitor, day)
 
 
 # --- reference and labels -----------------------------------------------------------------------
@@ -156,11 +175,15 @@ def save_outcomes(workspace: Workspace, model: str, day: dt.date, stage: str, ou
     write_atomic(workspace.outcomes_path(model, day, stage), payload)
 
 
-def load_outcomes(workspace: Workspace, model: str, day: dt.date) -> list[CheckOutcome]:
-    """Every stage's check outcomes of the day, in stage order."""
+STAGE_ORDER = ("ingest", "drift", "performance", "operations")
+
+
+def load_outcomes(workspace: Workspace, model: str, day: dt.date,
+                  stages: tuple[str, ...] = STAGE_ORDER) -> list[CheckOutcome]:
+    """The check outcomes the given stages saved for the day, in stage order."""
     folder = workspace.outcomes_path(model, day, "x").parent
     outcomes = []
-    for stage in ("ingest", "drift", "performance", "operations"):
+    for stage in stages:
         path = folder / f"{stage}.json"
         if path.exists():
             for item in json.loads(path.read_text(encoding="utf-8")):
@@ -232,8 +255,8 @@ def _render_index(workspace: Workspace) -> Path:
 
 
 __all__ = [
-    "DataNotFoundError", "Published", "SnapshotMissingError", "StorageError", "Workspace", "clear_outcomes",
-    "load_labels", "publish_day", "rebuild_index",
-    "load_outcomes", "load_reference", "metric_check", "normalize", "read_inference", "read_snapshot",
-    "save_outcomes", "stored_metrics", "write_snapshot",
+    "BlockedDayError", "DataNotFoundError", "PipelineError", "Published", "SnapshotMissingError", "StorageError",
+    "Workspace", "clear_outcomes", "load_labels", "load_outcomes", "load_reference", "metric_check", "normalize",
+    "publish_day", "read_inference", "read_snapshot", "read_validated_snapshot", "rebuild_index", "save_outcomes",
+    "stored_metrics", "write_snapshot",
 ]

@@ -185,3 +185,18 @@ def test_materializations_carry_schema_row_count_and_drift_table(defs, instance)
     table = by_asset["drift_metrics"]["features"].value
     assert table.count("\n") == 1 + 7 + 1  # header, separator, 7 features and the score
     assert Path(by_asset["monitoring_report"]["report"].value).exists()
+
+
+def test_a_downstream_asset_alone_refuses_a_day_that_failed_validation(defs, instance):
+    spike = incident("credit_default", "null_spike")
+    run_day(defs, instance, "credit_default", spike.first_day)
+    job = defs.resolve_job_def("credit_default_daily")
+    result = job.execute_in_process(partition_key=spike.first_day.isoformat(), instance=instance,
+                                    raise_on_error=False,
+                                    asset_selection=[dg.AssetKey(["credit_default", "drift_metrics"])])
+    assert not result.success
+    failures = [e.event_specific_data for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert len(failures) == 1
+    assert "failed ERROR check(s) nulls at ingest" in failures[0].user_failure_data.description
+    store = MetricStore(load_settings().db_url)
+    assert store.count_rows("credit_default", spike.first_day)["drift"] == 0

@@ -24,17 +24,11 @@ from monitoring_jobs.drift.stats import (
     wasserstein_normed,
 )
 from monitoring_jobs.metrics import Status
+from tests.helpers import build_monitor
 
 
 def make_monitor(drift: dict | None = None, task: str = "binary_classification", **columns) -> MonitorConfig:
-    raw_columns = {"score": "score", "prediction": "prediction", "numeric_features": ["x"],
-                   "categorical_features": []}
-    raw_columns.update(columns)
-    return MonitorConfig.model_validate({
-        "name": "drift_test", "task": task, "start_date": "2026-10-01",
-        "inference": {"uri": "file://data/{date}/part.parquet"},
-        "columns": raw_columns, "drift": drift or {},
-    })
+    return build_monitor(task, columns={"score": "score", "prediction": "prediction", **columns}, drift=drift)
 
 
 # --- statistics against scipy -------------------------------------------------------------------

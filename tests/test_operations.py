@@ -11,22 +11,12 @@ import pytest
 from monitoring_jobs.config import Bound, MonitorConfig, Severity
 from monitoring_jobs.metrics import Status, failure_status, judged_metric
 from monitoring_jobs.operations import compute_operations
+from tests.helpers import build_monitor, by_key
 
 
 def make_monitor(task: str = "binary_classification", operations: dict | None = None, **columns) -> MonitorConfig:
-    raw_columns = {"numeric_features": ["x"], "latency_ms": "latency_ms", "status": "status"}
-    raw_columns["score" if task == "binary_classification" else "prediction"] = (
-        "score" if task == "binary_classification" else "prediction")
-    raw_columns.update(columns)
-    return MonitorConfig.model_validate({
-        "name": "operations_test", "task": task, "start_date": "2026-10-01",
-        "inference": {"uri": "file://data/{date}/part.parquet"},
-        "columns": raw_columns, "operations": operations or {},
-    })
-
-
-def by_key(metrics):
-    return {(m.metric, m.segment): m for m in metrics}
+    return build_monitor(task, columns={"latency_ms": "latency_ms", "status": "status", **columns},
+                         operations=operations)
 
 
 def _frame():

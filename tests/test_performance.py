@@ -19,24 +19,13 @@ from monitoring_jobs.performance import (
     multiclass_metrics,
     regression_metrics,
 )
+from tests.helpers import build_monitor, by_key
 
 TOLERANCE = 1e-12
 
 
 def make_monitor(task: str = "binary_classification", performance: dict | None = None, **columns) -> MonitorConfig:
-    raw_columns = {"numeric_features": ["x"], "segments": []}
-    raw_columns["score" if task == "binary_classification" else "prediction"] = (
-        "score" if task == "binary_classification" else "prediction")
-    raw_columns.update(columns)
-    return MonitorConfig.model_validate({
-        "name": "performance_test", "task": task, "start_date": "2026-10-01",
-        "inference": {"uri": "file://data/{date}/part.parquet"},
-        "columns": raw_columns, "performance": performance or {},
-    })
-
-
-def by_key(metrics):
-    return {(m.metric, m.segment): m for m in metrics}
+    return build_monitor(task, columns=columns, performance=performance)
 
 
 # --- formulas against scikit-learn --------------------------------------------------------------
@@ -275,12 +264,8 @@ def test_segments_are_reported_but_not_judged_with_whole_day_bounds():
     score[300:] = 1 - score[300:]  # the south segment is badly ranked
     frame = pd.DataFrame({"request_id": [f"r{i}" for i in range(n)], "score": score, "region": region})
     label_frame = pd.DataFrame({"request_id": frame["request_id"], "label": labels})
-    monitor = MonitorConfig.model_validate({
-        "name": "m", "task": "binary_classification", "start_date": "2026-01-01",
-        "inference": {"uri": "file://x/{date}/"},
-        "columns": {"score": "score", "numeric_features": ["score"], "segments": ["region"]},
-        "performance": {"min_labels": 10, "thresholds": {"roc_auc": {"min": 0.6, "severity": "ERROR"}}},
-    })
+    monitor = make_monitor(performance={"min_labels": 10, "thresholds": {"roc_auc": {"min": 0.6, "severity": "ERROR"}}},
+                           segments=["region"])
     metrics = compute_performance(frame, label_frame, monitor)
     south = next(m for m in metrics if m.metric == "roc_auc" and m.segment == "region=south")
     expected = sk.roc_auc_score(labels[300:], score[300:])

@@ -9,7 +9,7 @@ import dagster as dg
 from monitoring_jobs.config import MonitorConfig, load_monitors
 from monitoring_jobs.defs.alerts import build_alert_sensor
 from monitoring_jobs.defs.ingest import build_ingest_asset
-from monitoring_jobs.defs.metrics import STAGES, build_metric_asset
+from monitoring_jobs.defs.metrics import METRIC_ASSETS, build_metric_asset
 from monitoring_jobs.defs.reports import build_report_asset
 from monitoring_jobs.defs.resources import build_resources
 from monitoring_jobs.defs.schedules import build_monitor_job, build_monitor_schedule
@@ -17,7 +17,7 @@ from monitoring_jobs.settings import Settings, load_settings
 
 
 def build_monitor_assets(monitor: MonitorConfig) -> list[dg.AssetsDefinition]:
-    return [build_ingest_asset(monitor), *(build_metric_asset(monitor, area) for area in STAGES),
+    return [build_ingest_asset(monitor), *(build_metric_asset(monitor, area) for area in METRIC_ASSETS),
             build_report_asset(monitor)]
 
 

@@ -3,16 +3,16 @@
 import dagster as dg
 
 from monitoring_jobs.config import MonitorConfig
-from monitoring_jobs.defs.metrics import STAGES, metric_asset_key
+from monitoring_jobs.defs.metrics import METRIC_ASSETS, metric_asset_key
 from monitoring_jobs.defs.partitions import daily_partitions, partition_day
 from monitoring_jobs.defs.resources import MonitoringResource
-from monitoring_jobs.pipeline import load_reference, publish_day, read_snapshot
+from monitoring_jobs.pipeline import PipelineError, StorageError, load_reference, publish_day, read_validated_snapshot
 
 
 def build_report_asset(monitor: MonitorConfig) -> dg.AssetsDefinition:
     @dg.asset(
         key=[monitor.name, "monitoring_report"],
-        deps=[metric_asset_key(monitor, area) for area in STAGES],
+        deps=[metric_asset_key(monitor, area) for area in METRIC_ASSETS],
         partitions_def=daily_partitions(monitor.start_date),
         group_name=monitor.name,
         kinds={"html", "matplotlib"},
@@ -22,8 +22,11 @@ def build_report_asset(monitor: MonitorConfig) -> dg.AssetsDefinition:
     def monitoring_report(context: dg.AssetExecutionContext, monitoring: MonitoringResource) -> dg.MaterializeResult:
         workspace = monitoring.workspace()
         day = partition_day(context)
-        current = read_snapshot(workspace, monitor, day)
-        reference, described = load_reference(workspace, monitor, day)
+        try:
+            current = read_validated_snapshot(workspace, monitor, day)
+            reference, described = load_reference(workspace, monitor, day)
+        except (PipelineError, StorageError) as exc:
+            raise dg.Failure(description=str(exc)) from None
         published = publish_day(workspace, monitor, day, row_count=len(current), current=current,
                                 reference=reference, notes=(f"Reference: {described}.",), run_id=context.run.run_id)
         charts = sorted(published.report.parent.glob("*.png"))

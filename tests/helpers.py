@@ -1,0 +1,21 @@
+"""Small builders shared by the unit tests."""
+
+from __future__ import annotations
+
+from monitoring_jobs.config import MonitorConfig
+from monitoring_jobs.metrics import Metric
+
+
+def build_monitor(task: str = "binary_classification", *, columns: dict | None = None, **sections) -> MonitorConfig:
+    """A valid monitor with one numeric feature ``x`` and the task's output column, plus overrides."""
+    output = "score" if task == "binary_classification" else "prediction"
+    raw_columns = {"numeric_features": ["x"], output: output, **(columns or {})}
+    return MonitorConfig.model_validate({
+        "name": "test_monitor", "task": task, "start_date": "2026-10-01",
+        "inference": {"uri": "file://data/{date}/part.parquet"},
+        "columns": raw_columns, **{name: value for name, value in sections.items() if value is not None},
+    })
+
+
+def by_key(metrics: list[Metric]) -> dict[tuple[str, str], Metric]:
+    return {(m.metric, m.segment): m for m in metrics}
