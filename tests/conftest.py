@@ -61,3 +61,19 @@ def postgres_engine():
         service_unavailable(f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).splitlines()[0]}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture()
+def postgres_schema_url(postgres_engine):
+    """A database URL whose connections live in a fresh schema, dropped after the test."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with postgres_engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = postgres_engine.url.update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with postgres_engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -1,4 +1,4 @@
-"""The metric store: long-format rows, replaced per model-day, read back exactly."""
+"""The metric store: long-format rows, replaced per model-day, read back exactly, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,11 +14,16 @@ from monitoring_jobs.metrics import Metric, Status
 DAY = dt.date(2026, 10, 3)
 
 
-@pytest.fixture()
-def store(tmp_path) -> MetricStore:
-    store = MetricStore(f"sqlite:///{tmp_path / 'm.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> MetricStore:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'm.db'}"
+    else:
+        url = request.getfixturevalue("postgres_schema_url")
+    store = MetricStore(url)
     store.ensure_schema()
-    return store
+    yield store
+    store.engine.dispose()
 
 
 def day_metrics(value: float = 0.3) -> list[Metric]:
