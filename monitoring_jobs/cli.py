@@ -127,6 +127,37 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile_reference(args: argparse.Namespace) -> int:
+    """Profile a monitor's reference into the reviewable suite file that validation adds to its rules."""
+    from monitoring_jobs.defs.resources import build_resources
+    from monitoring_jobs.pipeline import load_reference
+    from monitoring_jobs.storage import StorageError, write_atomic
+    from monitoring_jobs.validation import profile_reference
+
+    settings = load_settings()
+    monitor = next((m for m in load_monitors(settings.monitors_dir) if m.name == args.model), None)
+    if monitor is None:
+        raise ConfigError(f"no monitor named '{args.model}' in {settings.monitors_dir}")
+    day = args.day or monitor.start_date + dt.timedelta(
+        days=monitor.reference.window_days if monitor.reference.kind == "rolling" else 0)
+    workspace = build_resources(settings, resolve_env=True)["monitoring"].workspace()
+    try:
+        reference, described = load_reference(workspace, monitor, day)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if reference is None:
+        print(f"error: {described}; pass --day with a day that has earlier data", file=sys.stderr)
+        return 1
+    # The monitor's own URI, not the resolved path, so the committed file reads the same on every machine.
+    source = described if monitor.reference.kind == "rolling" else f"reference file {monitor.reference.uri}"
+    suite = profile_reference(reference, monitor, source=source)
+    path = write_atomic(settings.suite_path(monitor.name), suite.to_json().encode())
+    print(f"Profiled {len(reference):,} reference rows ({described}) into {len(suite.expectations)} "
+          f"expectations: {path}\nReview it (severities are WARN until you raise them), then commit it.")
+    return 0
+
+
 def cmd_dagster_home(args: argparse.Namespace) -> int:
     from monitoring_jobs.defs.runner import ensure_dagster_home
 
@@ -169,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = commands.add_parser("check-config", help="validate every monitor config and list them")
     sub.set_defaults(func=cmd_check_config)
+
+    sub = commands.add_parser("profile-reference", help="profile a monitor's reference into assets/suites/MODEL.json")
+    sub.add_argument("model")
+    sub.add_argument("--day", type=_date, help="for a rolling reference: the day whose previous window is profiled "
+                                               "(default: the first day with a full window)")
+    sub.set_defaults(func=cmd_profile_reference)
 
     sub = commands.add_parser("dagster-home", help="create the project-local DAGSTER_HOME and print its path")
     sub.set_defaults(func=cmd_dagster_home)

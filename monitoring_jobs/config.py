@@ -216,8 +216,28 @@ class Range(_Strict):
     max: float | None = None
 
 
+VALIDATION_CHECKS = ("schema", "schema_drift", "nulls", "ranges", "categories", "unique_request_ids", "volume",
+                     "volume_trend", "freshness", "prediction_range", "model_versions")
+"""Every validation check, in the order they are reported. Each is one Dagster asset check."""
+
+ValidationCheck = Literal["schema", "schema_drift", "nulls", "ranges", "categories", "unique_request_ids", "volume",
+                          "volume_trend", "freshness", "prediction_range", "model_versions"]
+
+
+class VolumeTrend(_Strict):
+    """The day's row count against the mean of the previous ``window_days`` days (those that have data)."""
+
+    window_days: int = Field(default=7, ge=1, le=90)
+    min_ratio: float = Field(default=0.5, ge=0)
+    max_ratio: float | None = Field(default=2.0, gt=0)
+
+
 class ValidationConfig(_Strict):
-    """Great Expectations rules. Each group is one Dagster asset check with its own severity."""
+    """Great Expectations rules. Each group is one Dagster asset check with its own severity.
+
+    Rules profiled from the reference (``monitoring-jobs profile-reference MODEL``) live in a
+    reviewable suite file beside the monitors and add to these; explicit rules here win.
+    """
 
     min_rows: int = Field(default=1, ge=0)
     max_null_fraction: float = Field(default=0.05, ge=0, le=1)
@@ -225,9 +245,11 @@ class ValidationConfig(_Strict):
     ranges: dict[str, Range] = Field(default_factory=dict)
     categories: dict[str, list[str]] = Field(default_factory=dict)
     unique_request_ids: bool = True
-    severities: dict[Literal["schema", "nulls", "ranges", "categories", "unique_request_ids", "volume"], Severity] = (
-        Field(default_factory=dict)
-    )
+    volume_trend: VolumeTrend = Field(default_factory=VolumeTrend)
+    max_out_of_day_fraction: float = Field(default=0.01, ge=0, le=1)
+    prediction_range: Range | None = None
+    model_versions: list[str] | None = None
+    severities: dict[ValidationCheck, Severity] = Field(default_factory=dict)
 
     def severity_of(self, check: str) -> Severity:
         """Schema, nulls and volume break the statistics downstream, so they block by default."""
@@ -309,6 +331,10 @@ def load_monitor(path: str | Path) -> MonitorConfig:
         raise ConfigError(f"{path}: cannot read monitor configuration ({exc.strerror})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except (ValueError, LookupError, AttributeError, RecursionError) as exc:
+        # PyYAML's scalar constructors raise these instead of YAMLError on values such as 2026-02-30,
+        # !!bool maybe, !!float "" or !!timestamp x; deep nesting exhausts Python's recursion limit.
+        raise ConfigError(f"{path}: not valid YAML: a value cannot be read ({type(exc).__name__}: {exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a monitor configuration must be a mapping of fields, got {type(raw).__name__}")
     try:

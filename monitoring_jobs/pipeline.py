@@ -22,7 +22,7 @@ from monitoring_jobs.config import MonitorConfig, Severity
 from monitoring_jobs.metric_store import AREAS, MetricStore
 from monitoring_jobs.metrics import CheckOutcome, Metric, Status
 from monitoring_jobs.reports import DayCell, ReportInput, day_status, render_index, render_model_day_report
-from monitoring_jobs.storage import DataNotFoundError, ObjectStore, StorageError, write_atomic
+from monitoring_jobs.storage import DataNotFoundError, ObjectStore, write_atomic
 
 
 class PipelineError(RuntimeError):
@@ -55,19 +55,47 @@ class Workspace:
 
 # --- ingest -------------------------------------------------------------------------------------
 
-def normalize(table: pa.Table, monitor: MonitorConfig) -> pd.DataFrame:
-    """Arrow to pandas, with the timestamp column as UTC datetimes (unparseable values become nulls,
-    which the null check then reports instead of a crash)."""
+_HAS_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+@dataclass(frozen=True)
+class IngestedDay:
+    """One day's rows as pandas, the files they came from, and how many timestamps had no timezone."""
+
+    frame: pd.DataFrame
+    files: tuple[str, ...] = ()
+    naive_timestamp_rows: int = 0
+
+
+def normalize(table: pa.Table, monitor: MonitorConfig, files: tuple[str, ...] = ()) -> IngestedDay:
+    """Arrow to pandas, with the timestamp column as UTC datetimes.
+
+    Timestamps with an offset are converted to UTC; those without one are read as UTC and counted,
+    so the freshness check can say so instead of silently guessing. Unparseable values become
+    nulls, which the null check reports.
+    """
     frame = table.to_pandas()
-    ts = monitor.columns.timestamp
-    if ts in frame.columns and not isinstance(frame[ts].dtype, pd.DatetimeTZDtype):
-        frame[ts] = pd.to_datetime(frame[ts], utc=True, errors="coerce", format="ISO8601")
-    return frame
+    column = monitor.columns.timestamp
+    naive = 0
+    if column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            frame[column] = values.dt.tz_convert("UTC")
+        elif pd.api.types.is_datetime64_dtype(values.dtype):
+            naive = int(values.notna().sum())
+            frame[column] = values.dt.tz_localize("UTC")
+        else:
+            text = values.astype("string")
+            parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+            has_offset = text.str.strip().str.contains(_HAS_OFFSET, regex=True).fillna(False)
+            naive = int((parsed.notna() & ~has_offset).sum())
+            frame[column] = parsed
+    return IngestedDay(frame, files, naive)
 
 
-def read_inference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def read_inference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> IngestedDay:
     data = workspace.objects.read_day(monitor.inference, model=monitor.name, day=day)
-    return normalize(data.table, monitor), data.files
+    return normalize(data.table, monitor, data.files)
 
 
 def write_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date, frame: pd.DataFrame) -> Path:
@@ -107,14 +135,14 @@ def load_reference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -
         if not files:
             raise DataNotFoundError(f"reference file for {monitor.name} not found at {uri}; "
                                     "create it or change reference.uri in the monitor config")
-        return normalize(workspace.objects.read_files(files, ref.format), monitor), f"reference file {uri}"
+        return normalize(workspace.objects.read_files(files, ref.format), monitor).frame, f"reference file {uri}"
     frames, days = [], []
     for back in range(ref.window_days, 0, -1):
         previous = day - dt.timedelta(days=back)
         if previous < monitor.start_date:
             continue
         try:
-            frames.append(read_inference(workspace, monitor, previous)[0])
+            frames.append(read_inference(workspace, monitor, previous).frame)
             days.append(previous)
         except DataNotFoundError:
             continue
@@ -252,11 +280,3 @@ def _render_index(workspace: Workspace) -> Path:
     cells = [DayCell(model=row.model, partition_date=row.partition_date, status=row.status, summary=row.summary)
              for row in days.itertuples(index=False)]
     return render_index(workspace.reports_dir, cells)
-
-
-__all__ = [
-    "BlockedDayError", "DataNotFoundError", "PipelineError", "Published", "SnapshotMissingError", "StorageError",
-    "Workspace", "clear_outcomes", "load_labels", "load_outcomes", "load_reference", "metric_check", "normalize",
-    "publish_day", "read_inference", "read_snapshot", "read_validated_snapshot", "rebuild_index", "save_outcomes",
-    "stored_metrics", "write_snapshot",
-]

@@ -1,7 +1,8 @@
 """Where the embedded default keeps things, overridable by environment variables.
 
 Everything lives under the project folder (``MONITORING_HOME``, default: the current folder):
-monitor configs in ``assets/monitors``, demo data in ``data``, reports in ``reports`` and state
+monitor configs in ``assets/monitors``, suites profiled from references in ``assets/suites``,
+demo data in ``data``, reports in ``reports`` and state
 (the SQLite metric store, the alert log, ingest snapshots, Dagster's home) in ``.state``.
 """
 
@@ -16,10 +17,15 @@ from pathlib import Path
 class Settings:
     home: Path
     monitors_dir: Path
+    suites_dir: Path
     data_root: Path
     reports_dir: Path
     state_dir: Path
     db_url: str
+
+    def suite_path(self, model: str) -> Path:
+        """The reviewable expectation suite profiled from a model's reference (may not exist yet)."""
+        return self.suites_dir / f"{model}.json"
 
     @property
     def alert_log(self) -> Path:
@@ -46,6 +52,7 @@ def load_settings(environ: dict | None = None) -> Settings:
     return Settings(
         home=home,
         monitors_dir=path("MONITORING_MONITORS_DIR", "assets/monitors"),
+        suites_dir=path("MONITORING_SUITES_DIR", "assets/suites"),
         data_root=path("MONITORING_DATA_ROOT", "."),
         reports_dir=path("MONITORING_REPORTS_DIR", "reports"),
         state_dir=state_dir,

@@ -1,5 +1,8 @@
-"""The metric stages of one model-day as plain functions (no Dagster): each reads the day's validated
-snapshot and returns its metrics, check outcomes and figures worth showing beside them."""
+"""The stages of one model-day as plain functions (no Dagster).
+
+``ingest_stage`` reads, validates and snapshots the day; the metric stages read that validated
+snapshot and return their metrics, check outcomes and figures worth showing beside them.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,32 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from monitoring_jobs.config import MonitorConfig
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from monitoring_jobs.config import MonitorConfig, Severity
 from monitoring_jobs.drift import DriftReport, compute_drift
 from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import compute_operations
 from monitoring_jobs.performance import compute_performance
-from monitoring_jobs.pipeline import Workspace, load_labels, load_reference, metric_check, read_validated_snapshot
+from monitoring_jobs.pipeline import (
+    IngestedDay,
+    Workspace,
+    clear_outcomes,
+    load_labels,
+    load_reference,
+    metric_check,
+    publish_day,
+    read_inference,
+    read_validated_snapshot,
+    save_outcomes,
+    write_snapshot,
+)
+from monitoring_jobs.storage import DataNotFoundError
+from monitoring_jobs.validation import ProfiledSuite, ValidationContext, dtype_kind, outcomes_to_metrics, validate_day
+
+DOWNSTREAM_STAGES = ("drift", "performance", "operations")
 
 
 @dataclass(frozen=True)
@@ -23,6 +46,84 @@ class StageResult:
     outcomes: list[CheckOutcome]
     facts: dict = field(default_factory=dict)
     markdown: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    day: IngestedDay
+    outcomes: list[CheckOutcome]
+
+    @property
+    def blocking(self) -> list[str]:
+        """Failed ERROR checks: nothing may be computed from this day's data."""
+        return [o.name for o in self.outcomes if not o.passed and o.severity == Severity.ERROR.value]
+
+
+def trailing_row_counts(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> list[int]:
+    """Row counts of the previous days that were ingested, oldest first, from the validation table."""
+    window = monitor.validation.volume_trend.window_days
+    rows = workspace.metrics.read("validation", monitor.name, day - dt.timedelta(days=window),
+                                  day - dt.timedelta(days=1))
+    counts = rows[(rows["metric"] == "row_count") & rows["value"].notna()]
+    return [int(value) for value in counts.sort_values("partition_date")["value"] if value > 0]
+
+
+def previous_schema(workspace: Workspace, monitor: MonitorConfig, day: dt.date, lookback: int = 7) -> dict | None:
+    """Column kinds of the latest non-empty snapshot before ``day``: what "schema changed" is judged against
+    when the monitor has no profiled suite. All-null columns say nothing about their type and are left out."""
+    for back in range(1, lookback + 1):
+        path = workspace.snapshot_path(monitor.name, day - dt.timedelta(days=back))
+        if not path.exists():
+            continue
+        schema = pq.read_schema(path)
+        if not len(schema):
+            continue
+        typed = pa.schema([f for f in schema if not pa.types.is_null(f.type)])
+        return {str(name): dtype_kind(dtype) for name, dtype in typed.empty_table().to_pandas().dtypes.items()}
+    return None
+
+
+def ingest_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, suite: ProfiledSuite | None,
+                 run_id: str = "") -> IngestResult:
+    """Read, validate and snapshot one day; record its validation results. Storage errors propagate.
+
+    A day with no files at all is not an error here: its volume check fails, saying where it looked.
+    """
+    missing = None
+    try:
+        ingested = read_inference(workspace, monitor, day)
+    except DataNotFoundError as exc:
+        ingested, missing = IngestedDay(pd.DataFrame()), exc
+    report = workspace.reports_dir / monitor.name / day.isoformat() / "index.html"
+    context = ValidationContext(
+        day=day, suite=suite,
+        reference_schema=None if suite is not None else previous_schema(workspace, monitor, day),
+        trailing_row_counts=trailing_row_counts(workspace, monitor, day),
+        naive_timestamp_rows=ingested.naive_timestamp_rows,
+        report_url=f"{report}#data-quality",
+    )
+    outcomes = validate_day(ingested.frame, monitor, context)
+    if missing is not None:
+        outcomes = [CheckOutcome("volume", False, monitor.validation.severity_of("volume").value, str(missing),
+                                 {"row_count": 0, "failing_share": 1.0, "report": context.report_url})
+                    if o.name == "volume" else o for o in outcomes]
+    write_snapshot(workspace, monitor, day, ingested.frame)
+    workspace.metrics.replace_day(monitor.name, day, outcomes_to_metrics(outcomes), run_id=run_id,
+                                  areas=["validation"])
+    save_outcomes(workspace, monitor.name, day, "ingest", outcomes)
+    return IngestResult(ingested, outcomes)
+
+
+def publish_blocked_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, result: IngestResult,
+                        run_id: str = ""):
+    """A day that failed ERROR checks: clear figures an earlier run left for it and publish a report
+    that says why nothing else was computed."""
+    workspace.metrics.replace_day(monitor.name, day, [], run_id=run_id, areas=DOWNSTREAM_STAGES)
+    clear_outcomes(workspace, monitor.name, day, DOWNSTREAM_STAGES)
+    note = (f"Drift, performance and operations were not computed: ERROR check(s) {', '.join(result.blocking)} "
+            "failed. Fix the data and re-materialize this day.")
+    return publish_day(workspace, monitor, day, row_count=len(result.day.frame), current=None, reference=None,
+                       notes=(note,), run_id=run_id)
 
 
 def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:

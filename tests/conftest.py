@@ -12,6 +12,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 REPO = Path(__file__).resolve().parents[1]
 MONITORS_DIR = REPO / "assets" / "monitors"
+SUITES_DIR = REPO / "assets" / "suites"
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +29,9 @@ def demo_root(tmp_path_factory) -> Path:
 def project(tmp_path, demo_root, monkeypatch) -> Path:
     """A project folder of its own (state, reports, Dagster home) reading the shared demo data."""
     shutil.copytree(MONITORS_DIR, tmp_path / "assets" / "monitors")
-    for var in ("MONITORING_DB_URL", "MONITORING_WEBHOOK_URL", "MONITORING_STATE_DIR", "MONITORING_REPORTS_DIR"):
+    shutil.copytree(SUITES_DIR, tmp_path / "assets" / "suites")
+    for var in ("MONITORING_DB_URL", "MONITORING_WEBHOOK_URL", "MONITORING_STATE_DIR", "MONITORING_REPORTS_DIR",
+                "MONITORING_MONITORS_DIR", "MONITORING_SUITES_DIR"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MONITORING_HOME", str(tmp_path))
     monkeypatch.setenv("MONITORING_DATA_ROOT", str(demo_root))

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.conftest import MONITORS_DIR
+from tests.conftest import MONITORS_DIR, SUITES_DIR
 
 BIN = Path(sys.executable).parent
 
 
 def test_demo_runs_end_to_end_and_prints_the_report_path(tmp_path):
     shutil.copytree(MONITORS_DIR, tmp_path / "assets" / "monitors")
+    shutil.copytree(SUITES_DIR, tmp_path / "assets" / "suites")
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("MONITORING_", "DAGSTER_"))} | {"GX_ANALYTICS_ENABLED": "false"}
     result = subprocess.run([BIN / "monitoring-jobs", "--home", tmp_path, "demo", "--days", "3",

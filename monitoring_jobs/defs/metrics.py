@@ -9,8 +9,9 @@ from monitoring_jobs.defs.checks import check_results, metadata_values
 from monitoring_jobs.defs.ingest import inference_logs_key
 from monitoring_jobs.defs.partitions import daily_partitions, partition_day
 from monitoring_jobs.defs.resources import MonitoringResource
-from monitoring_jobs.pipeline import PipelineError, StorageError, save_outcomes
+from monitoring_jobs.pipeline import PipelineError, save_outcomes
 from monitoring_jobs.stages import STAGES
+from monitoring_jobs.storage import StorageError
 
 
 @dataclass(frozen=True)

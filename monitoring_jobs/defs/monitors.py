@@ -14,10 +14,11 @@ from monitoring_jobs.defs.reports import build_report_asset
 from monitoring_jobs.defs.resources import build_resources
 from monitoring_jobs.defs.schedules import build_monitor_job, build_monitor_schedule
 from monitoring_jobs.settings import Settings, load_settings
+from monitoring_jobs.validation import ProfiledSuite, load_suite
 
 
-def build_monitor_assets(monitor: MonitorConfig) -> list[dg.AssetsDefinition]:
-    return [build_ingest_asset(monitor), *(build_metric_asset(monitor, area) for area in METRIC_ASSETS),
+def build_monitor_assets(monitor: MonitorConfig, suite: ProfiledSuite | None) -> list[dg.AssetsDefinition]:
+    return [build_ingest_asset(monitor, suite), *(build_metric_asset(monitor, area) for area in METRIC_ASSETS),
             build_report_asset(monitor)]
 
 
@@ -25,7 +26,8 @@ def build_definitions(monitors: Sequence[MonitorConfig] | None = None,
                       settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     monitors = list(monitors) if monitors is not None else load_monitors(settings.monitors_dir)
-    assets = [asset for monitor in monitors for asset in build_monitor_assets(monitor)]
+    assets = [asset for monitor in monitors
+              for asset in build_monitor_assets(monitor, load_suite(settings.suite_path(monitor.name)))]
     check_keys = [key for asset in assets for key in asset.check_keys]
     jobs = [build_monitor_job(monitor) for monitor in monitors]
     return dg.Definitions(

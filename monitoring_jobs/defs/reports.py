@@ -6,7 +6,8 @@ from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.defs.metrics import METRIC_ASSETS, metric_asset_key
 from monitoring_jobs.defs.partitions import daily_partitions, partition_day
 from monitoring_jobs.defs.resources import MonitoringResource
-from monitoring_jobs.pipeline import PipelineError, StorageError, load_reference, publish_day, read_validated_snapshot
+from monitoring_jobs.pipeline import PipelineError, load_reference, publish_day, read_validated_snapshot
+from monitoring_jobs.storage import StorageError
 
 
 def build_report_asset(monitor: MonitorConfig) -> dg.AssetsDefinition:

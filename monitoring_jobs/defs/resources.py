@@ -71,13 +71,16 @@ class AlertingResource(dg.ConfigurableResource):
         return channels
 
 
-def _env_or(name: str, default: str | None):
-    """An EnvVar when the variable is set (so secrets stay out of the UI), else the embedded default."""
-    return dg.EnvVar(name) if os.environ.get(name) else default
-
-
-def build_resources(settings: Settings | None = None) -> dict:
+def build_resources(settings: Settings | None = None, *, resolve_env: bool = False) -> dict:
+    """The resources of every environment. Set variables become EnvVars (secrets stay out of the UI);
+    ``resolve_env`` reads their values instead, for use outside a Dagster run (the CLI)."""
     settings = settings or load_settings()
+
+    def _env_or(name: str, default: str | None):
+        if not os.environ.get(name):
+            return default
+        return os.environ[name] if resolve_env else dg.EnvVar(name)
+
     return {
         "monitoring": MonitoringResource(
             data_root=str(settings.data_root),

@@ -77,7 +77,9 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     """``mae = mean|e|``, ``rmse = sqrt(mean e^2)``, ``r2 = 1 - sum e^2 / sum (y - mean y)^2`` with ``e = y - y_hat``.
 
     ``r2`` is NaN when the labels are constant (scikit-learn's ``force_finite=False`` gives NaN
-    or -inf there; its default silently substitutes 1.0 or 0.0).
+    or -inf there; its default silently substitutes 1.0 or 0.0). Constancy is tested on the labels
+    themselves: the mean of [0.1, 0.1, 0.1] is not exactly 0.1, so ``sum (y - mean y)^2`` is a tiny
+    positive number that would turn r2 into about -5e31.
     """
     y_true = np.asarray(y_true, dtype=np.float64)
     errors = y_true - np.asarray(y_pred, dtype=np.float64)
@@ -88,7 +90,7 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     return {
         "mae": float(np.mean(np.abs(errors))),
         "rmse": float(np.sqrt(squared / errors.size)),
-        "r2": 1.0 - squared / total if total > 0 else NAN,
+        "r2": 1.0 - squared / total if total > 0 and y_true.min() < y_true.max() else NAN,
     }
 
 
@@ -114,11 +116,17 @@ def _matches(labels, positive_label: int | str) -> np.ndarray:
         except ValueError:
             raise ValueError(f"positive_label '{positive_label}' is not a number, but the labels are numeric") from None
         return series.to_numpy(dtype=np.float64, na_value=np.nan) == wanted
-    return (_class_labels(series) == _class_labels(pd.Series([positive_label]))[0])
+    wanted = _class_labels(pd.Series([positive_label]))[0]
+    # pandas compares the objects one by one; numpy's == would make ``wanted`` a NUL-stripping str array.
+    return pd.Series(_class_labels(series), dtype=object).eq(wanted).to_numpy(dtype=bool)
 
 
 def _class_labels(values) -> np.ndarray:
-    """Labels as text; integral numbers without a decimal part, booleans as 0/1."""
+    """Labels as text; integral numbers without a decimal part, booleans as 0/1.
+
+    Text stays in an object array: numpy's fixed-width ``str`` dtype drops trailing NUL characters,
+    which would silently merge the labels ``"a\\x00"`` and ``"a"``.
+    """
     series = pd.Series(values)
     if pd.api.types.is_bool_dtype(series):
         series = series.astype(np.int64)
@@ -127,4 +135,4 @@ def _class_labels(values) -> np.ndarray:
         if np.all(np.isfinite(numbers) & (numbers == np.round(numbers))):
             return numbers.astype(np.int64).astype(str)
         return numbers.astype(str)
-    return series.astype(str).to_numpy(dtype=object).astype(str)
+    return series.astype(str).to_numpy(dtype=object, na_value="nan")
