@@ -75,12 +75,15 @@ def _backfill(days: list[dt.date], model: str | None, *, workers: int, quiet: bo
 def _print_summary(settings, monitors, days: list[dt.date]) -> None:
     import pandas as pd
 
-    from monitoring_jobs.alerts import AlertLedger
+    from monitoring_jobs.alerts import AlertEngine
     from monitoring_jobs.metric_store import MetricStore
     from monitoring_jobs.summary import format_table, summarize
 
     store = MetricStore(settings.db_url)
-    sent = pd.DataFrame(AlertLedger(store.engine).sent(), columns=["model", "partition_date"])
+    engine = AlertEngine.from_monitors(store.engine, monitors)
+    engine.ensure_schema()
+    sent = pd.DataFrame([row for row in engine.sent() if row["kind"] == "FAILED"],
+                        columns=["model", "partition_date", "kind"])
     print(format_table(summarize(store, monitors, days, sent)))
 
 

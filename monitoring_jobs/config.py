@@ -258,10 +258,20 @@ class ValidationConfig(_Strict):
 
 
 class AlertRoute(_Strict):
-    """Where failed checks of at least ``min_severity`` go. Webhook URLs and secrets come from the environment."""
+    """Where failed checks of at least ``min_severity`` go. Webhook URLs, SMTP servers and passwords come
+    from the environment, never from here; an email route names its recipients in ``to``."""
 
-    channel: Literal["log", "webhook"]
+    channel: Literal["log", "webhook", "email"]
     min_severity: Severity = Severity.WARN
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _email_needs_recipients(self) -> AlertRoute:
+        if self.channel == "email" and not self.to:
+            raise ValueError("an email route needs 'to': a list of addresses")
+        if self.channel != "email" and self.to:
+            raise ValueError(f"'to' only applies to email routes, not '{self.channel}'")
+        return self
 
 
 class MonitorConfig(_Strict):
@@ -280,6 +290,8 @@ class MonitorConfig(_Strict):
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     alerts: list[AlertRoute] = Field(default_factory=lambda: [AlertRoute(channel="log")])
+    alert_cooldown_days: int = Field(default=2, ge=0, le=90)
+    """After a check recovers, a new failure within this many days is recorded but does not page again."""
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorConfig:

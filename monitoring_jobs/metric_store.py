@@ -128,10 +128,13 @@ class MetricStore:
                 report_path=report_path, run_id=run_id, updated_at=dt.datetime.now(dt.UTC)))
 
     def read(self, area: str, model: str | None = None, start: dt.date | None = None,
-             end: dt.date | None = None) -> pd.DataFrame:
-        """Rows of one area, optionally for one model and an inclusive date range, oldest first."""
+             end: dt.date | None = None, *, whole_day_only: bool = False) -> pd.DataFrame:
+        """Rows of one area, optionally for one model, an inclusive date range and only whole-day figures
+        (empty feature and segment), oldest first."""
         table = METRIC_TABLES[area]
         query = sa.select(table)
+        if whole_day_only:
+            query = query.where(table.c.feature == "", table.c.segment == "")
         if model is not None:
             query = query.where(table.c.model == model)
         if start is not None:
@@ -145,13 +148,20 @@ class MetricStore:
 
     def history(self, model: str, before: dt.date, days: int = 30) -> pd.DataFrame:
         """Every area's rows of the ``days`` days before ``before``, with an ``area`` column, for trend charts."""
-        start = before - dt.timedelta(days=days)
-        frames = []
-        for area in AREAS:
-            frame = self.read(area, model, start, before - dt.timedelta(days=1))
-            frames.append(frame.assign(area=area))
+        return self._across_areas(model, before - dt.timedelta(days=days), before - dt.timedelta(days=1))
+
+    def whole_day_history(self, model: str, start: dt.date | None = None,
+                          end: dt.date | None = None) -> pd.DataFrame:
+        """Like ``history`` but only whole-day figures (no per-feature or per-segment rows), over any range:
+        what trend pages plot, without reading every feature's drift rows of a long history."""
+        return self._across_areas(model, start, end, whole_day_only=True)
+
+    def _across_areas(self, model: str, start: dt.date | None, end: dt.date | None, *,
+                      whole_day_only: bool = False) -> pd.DataFrame:
         columns = ["partition_date", "area", "metric", "feature", "segment", "value", "threshold", "status"]
-        non_empty = [f[columns] for f in frames if not f.empty]
+        frames = [self.read(area, model, start, end, whole_day_only=whole_day_only).assign(area=area)[columns]
+                  for area in AREAS]
+        non_empty = [frame for frame in frames if not frame.empty]
         return pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame(columns=columns)
 
     def day_statuses(self, model: str | None = None) -> pd.DataFrame:

@@ -21,7 +21,15 @@ import pyarrow.parquet as pq
 from monitoring_jobs.config import MonitorConfig, Severity
 from monitoring_jobs.metric_store import AREAS, MetricStore
 from monitoring_jobs.metrics import CheckOutcome, Metric, Status
-from monitoring_jobs.reports import DayCell, ReportInput, day_status, render_index, render_model_day_report
+from monitoring_jobs.reports import (
+    DayCell,
+    ReportInput,
+    day_status,
+    key_chart,
+    render_index,
+    render_model_day_report,
+    render_model_page,
+)
 from monitoring_jobs.storage import DataNotFoundError, ObjectStore, write_atomic
 
 
@@ -245,13 +253,15 @@ class Published:
     report: Path
     status: str
     summary: str
+    key_chart: Path | None = None
+    model_page: Path | None = None
 
 
 def publish_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, *, row_count: int,
                 current: pd.DataFrame | None, reference: pd.DataFrame | None, notes: tuple[str, ...] = (),
                 run_id: str = "") -> Published:
     """Render the model-day report from the stored checks and metrics, record the day's status and
-    rebuild the index. Safe to repeat: it replaces the day's report, status row and index."""
+    rebuild the model's trend page and the index. Safe to repeat: it replaces what it wrote before."""
     checks = load_outcomes(workspace, monitor.name, day)
     metrics = stored_metrics(workspace, monitor.name, day)
     status = day_status(checks, metrics)
@@ -262,21 +272,24 @@ def publish_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, *, r
         reference=reference, current=current, history=workspace.metrics.history(monitor.name, day), notes=notes))
     workspace.metrics.set_day_status(monitor.name, day, status=status, summary=summary, row_count=row_count,
                                      report_path=str(report.relative_to(workspace.reports_dir)), run_id=run_id)
-    rebuild_index(workspace)
-    return Published(report, status, summary)
+    pages = rebuild_index(workspace, monitor)
+    return Published(report, status, summary, key_chart(report), pages.get(monitor.name))
 
 
-def rebuild_index(workspace: Workspace) -> Path:
-    """Re-render reports/index.html from every status row. Runs of different models finish at the same
-    time: the lock makes each read-and-write whole, so the last writer has seen every earlier status."""
+def rebuild_index(workspace: Workspace, *monitors: MonitorConfig) -> dict[str, Path]:
+    """Re-render the given monitors' trend pages and reports/index.html from every status row.
+
+    Runs of different models finish at the same time: the lock makes each read-and-write whole, so
+    the last writer has seen every earlier status. Returns each monitor's page (and "index").
+    """
     workspace.reports_dir.mkdir(parents=True, exist_ok=True)
     with open(workspace.reports_dir / ".index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _render_index(workspace)
-
-
-def _render_index(workspace: Workspace) -> Path:
-    days = workspace.metrics.day_statuses()
-    cells = [DayCell(model=row.model, partition_date=row.partition_date, status=row.status, summary=row.summary)
-             for row in days.itertuples(index=False)]
-    return render_index(workspace.reports_dir, cells)
+        days = workspace.metrics.day_statuses()
+        cells = [DayCell(model=row.model, partition_date=row.partition_date, status=row.status, summary=row.summary)
+                 for row in days.itertuples(index=False)]
+        pages = {monitor.name: render_model_page(workspace.reports_dir, monitor, cells,
+                                                 workspace.metrics.whole_day_history(monitor.name))
+                 for monitor in monitors if any(cell.model == monitor.name for cell in cells)}
+        pages["index"] = render_index(workspace.reports_dir, cells)
+        return pages

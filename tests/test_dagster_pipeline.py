@@ -141,24 +141,32 @@ def webhook(monkeypatch):
     server.server_close()
 
 
-def test_alert_sensor_sends_each_alert_once(project, instance, webhook):
+def test_alert_sensor_sends_each_alert_once_then_a_recovery(project, instance, webhook):
     defs = build_definitions()  # after the webhook URL is in the environment
     spike = incident("credit_default", "null_spike")
     run_day(defs, instance, "credit_default", spike.first_day)
 
     message, cursor = evaluate_alert_sensor(defs, instance)
-    assert "1 alert(s) sent" in message or "alert(s) sent" in message
-    # The ERROR nulls check goes to the webhook route; WARN checks only to the log.
+    assert "1 sent" in message or "sent" in message, message
+    # The webhook route takes ERROR only: one message for the model-day, naming the blocking check.
     texts = [item["text"] for item in webhook]
     assert len(texts) == 1 and "nulls" in texts[0] and spike.first_day.isoformat() in texts[0]
+    assert "FAILED" in texts[0] or "failed" in texts[0].lower()
 
     evaluate_alert_sensor(defs, instance, cursor)  # same failures, cursor advanced
-    evaluate_alert_sensor(defs, instance)  # same failures, cursor lost: the ledger still dedups
+    evaluate_alert_sensor(defs, instance)  # same failures, cursor lost: the engine still knows them
     assert len(webhook) == 1
 
-    log = load_settings().alert_log.read_text(encoding="utf-8").splitlines()
-    logged = [(entry["check"], entry["partition_date"]) for entry in map(json.loads, log)]
-    assert len(logged) == len(set(logged)) and ("nulls", spike.first_day.isoformat()) in logged
+    log = [json.loads(line) for line in load_settings().alert_log.read_text(encoding="utf-8").splitlines()]
+    keys = [entry["message_key"] for entry in log]
+    assert len(keys) == len(set(keys)) == 1
+
+    # The next day's data is clean: its passing nulls check recovers the incident, once.
+    run_day(defs, instance, "credit_default", spike.first_day + dt.timedelta(days=1))
+    evaluate_alert_sensor(defs, instance, cursor)
+    evaluate_alert_sensor(defs, instance)
+    assert len(webhook) == 2
+    assert "RECOVERED" in webhook[1]["text"].upper() and "nulls" in webhook[1]["text"]
 
 
 def test_definitions_cover_every_monitor(defs, project):
@@ -184,7 +192,10 @@ def test_materializations_carry_schema_row_count_and_drift_table(defs, instance)
     assert ingest["dagster/row_count"].value == len(snapshot)
     table = by_asset["drift_metrics"]["features"].value
     assert table.count("\n") == 1 + 7 + 1  # header, separator, 7 features and the score
-    assert Path(by_asset["monitoring_report"]["report"].value).exists()
+    report = by_asset["monitoring_report"]
+    assert Path(report["report"].value).exists() and Path(report["model_page"].value).exists()
+    assert Path(report["key_chart"].value).name == "drift_scores.png"
+    assert report["key_chart_preview"].value.startswith("![key chart](data:image/png;base64,iVBOR")
 
 
 def test_a_downstream_asset_alone_refuses_a_day_that_failed_validation(defs, instance):

@@ -84,3 +84,11 @@ def test_history_and_day_status(store):
     store.set_day_status("credit", DAY, status="ok", summary="all checks passed", row_count=10, report_path="a")
     statuses = store.day_statuses()
     assert statuses[["model", "status"]].values.tolist() == [["credit", "ok"]]
+
+
+def test_whole_day_history_leaves_out_feature_and_segment_rows(store):
+    rows = day_metrics() + [Metric("performance", "roc_auc", 0.8, status=Status.OK)]
+    store.replace_day("credit", DAY, rows)
+    history = store.whole_day_history("credit")
+    assert sorted(history["metric"]) == ["latency_p95_ms", "roc_auc"]
+    assert (history["feature"] == "").all() and (history["segment"] == "").all()

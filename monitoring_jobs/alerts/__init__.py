@@ -1,20 +1,27 @@
-"""Alert delivery: routing failed checks to channels, exactly once per (model, check, day, channel).
+"""Alerts: check evaluations become incidents, incidents become messages in a persistent outbox,
+and the outbox is delivered to the log, a Slack-compatible webhook and email, each message once.
 
-Plain Python (no Dagster): the sensor builds ``Alert`` objects and calls ``deliver``.
+Plain Python (no Dagster): the sensor hands ``CheckEvaluation`` records to ``AlertEngine.ingest``
+and calls ``AlertEngine.deliver_due`` with the configured channels on every tick.
 """
 
-from monitoring_jobs.alerts.alert import Alert, DeliveryError
-from monitoring_jobs.alerts.channels import Channel, JsonLinesChannel, WebhookChannel
-from monitoring_jobs.alerts.dispatch import DeliveryReport, deliver
-from monitoring_jobs.alerts.ledger import AlertLedger
+from monitoring_jobs.alerts.channels import Channel, DeliveryError, EmailChannel, JsonLinesChannel, WebhookChannel
+from monitoring_jobs.alerts.engine import AlertEngine, DeliveryReport, IngestReport, OutboxEntry, retry_delay
+from monitoring_jobs.alerts.evaluation import CheckEvaluation
+from monitoring_jobs.alerts.message import AlertMessage, CheckLine
 
 __all__ = [
-    "Alert",
-    "AlertLedger",
+    "AlertEngine",
+    "AlertMessage",
     "Channel",
+    "CheckEvaluation",
+    "CheckLine",
     "DeliveryError",
     "DeliveryReport",
+    "EmailChannel",
+    "IngestReport",
     "JsonLinesChannel",
+    "OutboxEntry",
     "WebhookChannel",
-    "deliver",
+    "retry_delay",
 ]

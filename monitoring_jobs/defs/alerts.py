@@ -1,84 +1,94 @@
-"""The alert sensor: finds failed check evaluations in the instance and notifies once per incident.
+"""The alert sensor: reads asset-check evaluations from the instance and hands them to the alert engine.
 
 A run-failure sensor would never see failed non-blocking checks, so this sensor reads check
-evaluations itself, with a cursor over their record ids. The delivery ledger in the metric store
-makes each (model, check, day, channel) go out once, even across re-runs and repeated ticks.
+evaluations itself, with a cursor over their record ids. The engine (plain Python, in the metric
+store's database) turns them into incidents and messages in a persistent outbox; every tick then
+delivers what is due, so a message that failed (server down, 5xx, timeout) is retried with backoff
+on later ticks and none is sent twice.
 """
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 
-from monitoring_jobs.alerts import Alert, AlertLedger, deliver
+from monitoring_jobs.alerts import AlertEngine, CheckEvaluation
 from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.defs.resources import AlertingResource, MonitoringResource
 
 PAGE_SIZE = 200
+COMPLETED = {"SUCCEEDED", "FAILED"}
+MAX_MESSAGES_PER_TICK = 500  # a backfill's worth; the engine's time budget still bounds one tick
 
 
-def failed_check_records(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey], after_id: int) -> list:
-    """Failed evaluations with a record id above ``after_id``, oldest first, paging back as far as needed."""
-    found = []
+def check_records(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey],
+                  after_id: int) -> tuple[list, int]:
+    """Completed evaluations with a record id above ``after_id``, oldest first, and the next cursor.
+
+    Record ids are given when a check is planned, so a still-running check can have a lower id than
+    one that already completed: the cursor stops just below the lowest planned one, and the next tick
+    reads the rest again (ingesting a record twice is a no-op).
+    """
+    found, planned = [], []
     for key in check_keys:
         cursor = None
         while True:
             page = instance.event_log_storage.get_asset_check_execution_history(key, limit=PAGE_SIZE, cursor=cursor)
             fresh = [record for record in page if record.id > after_id]
-            found += [record for record in fresh if record.status.value == "FAILED"]
+            found += [record for record in fresh if record.status.value in COMPLETED and record.event]
+            planned += [record.id for record in fresh if record.status.value not in COMPLETED]
             if len(page) < PAGE_SIZE or len(fresh) < len(page):
                 break
             cursor = page[-1].id
-    return sorted(found, key=lambda record: record.id)
+    found.sort(key=lambda record: record.id)
+    next_cursor = max([after_id, *(record.id for record in found)])
+    if planned:
+        next_cursor = min(next_cursor, min(planned) - 1)
+    return found, next_cursor
 
 
-def _to_alert(instance: dg.DagsterInstance, record, reports_dir: Path) -> Alert | None:
-    evaluation = record.event.dagster_event.event_specific_data if record.event else None
-    if evaluation is None:
-        return None
+def to_evaluation(instance: dg.DagsterInstance, record, reports_dir: Path) -> CheckEvaluation | None:
+    """A check record as the engine's CheckEvaluation; None for an unpartitioned evaluation (not ours)."""
+    evaluation = record.event.dagster_event.event_specific_data
     partition = evaluation.partition or record.partition
     if partition is None:
         run = instance.get_run_by_id(record.run_id)
         partition = run.tags.get("dagster/partition") if run else None
+    if partition is None:
+        return None
     model = record.key.asset_key.path[0]
-    report = reports_dir / model / partition / "index.html" if partition else None
-    return Alert(model=model, check=record.key.name, partition_date=partition or "unpartitioned",
-                 severity=evaluation.severity.value, description=evaluation.description or "",
-                 report_path=str(report) if report else None, run_id=record.run_id)
+    return CheckEvaluation(
+        model=model, check=record.key.name, partition_date=partition, passed=bool(evaluation.passed),
+        severity=evaluation.severity.value, description=evaluation.description or "",
+        report_path=str(reports_dir / model / partition / "index.html"), run_id=record.run_id,
+        record_id=record.id, evaluated_at=dt.datetime.fromtimestamp(record.create_timestamp, dt.UTC))
 
 
 def build_alert_sensor(monitors: Sequence[MonitorConfig],
                        check_keys: Sequence[dg.AssetCheckKey]) -> dg.SensorDefinition:
-    routes = {monitor.name: monitor.alerts for monitor in monitors}
-
     @dg.sensor(
         name="monitoring_alerts",
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends one alert per failed check, model and day to each route of the monitor "
-                    "(JSON-lines log; webhook when MONITORING_WEBHOOK_URL is set).",
+        description="One message per model-day grouping its failed checks, a recovery message when they pass "
+                    "again, to each route of the monitor (JSON-lines log; webhook and email when configured). "
+                    "Failed deliveries wait in the outbox and are retried with backoff.",
     )
     def monitoring_alerts(context: dg.SensorEvaluationContext, monitoring: MonitoringResource,
                           alerting: AlertingResource) -> dg.SkipReason:
-        after = int(context.cursor or 0)
-        records = failed_check_records(context.instance, check_keys, after)
-        if not records:
-            return dg.SkipReason("no new failed checks")
         workspace = monitoring.workspace()
-        by_alert = {}
-        for record in records:
-            alert = _to_alert(context.instance, record, workspace.reports_dir)
-            if alert is not None:
-                by_alert.setdefault(alert, record.id)
-        ledger = AlertLedger(workspace.metrics.engine)
-        ledger.ensure_schema()
-        result = deliver(by_alert, routes, alerting.channels(), ledger)
-        # Failed deliveries are retried next tick: the cursor stops just before the first of them.
-        retry_from = [by_alert[alert] for alert, _channel, _error in result.failed]
-        context.update_cursor(str(min(retry_from) - 1 if retry_from else records[-1].id))
-        for alert, channel, error in result.failed:
-            context.log.warning(f"alert {alert.dedup_key()} to {channel} not delivered, will retry: {error}")
-        return dg.SkipReason(f"{len(result.sent)} alert(s) sent, {len(result.duplicates)} already sent, "
-                             f"{len(result.failed)} to retry")
+        engine = AlertEngine.from_monitors(workspace.metrics.engine, monitors)
+        engine.ensure_schema()
+        now = dt.datetime.now(dt.UTC)
+        records, next_cursor = check_records(context.instance, check_keys, int(context.cursor or 0))
+        evaluations = [e for e in (to_evaluation(context.instance, r, workspace.reports_dir) for r in records) if e]
+        ingested = engine.ingest(evaluations, now)
+        # The ingest committed (and is idempotent), so the cursor may move past these records.
+        context.update_cursor(str(next_cursor))
+        delivered = engine.deliver_due(alerting.channels(), now, max_messages=MAX_MESSAGES_PER_TICK)
+        for line in [*delivered.problems(), *(f"suppressed {key}: {why}" for key, why in ingested.suppressed)]:
+            context.log.warning(line)
+        return dg.SkipReason(f"{ingested.summary()}; {delivered.summary()}")
 
     return monitoring_alerts

@@ -1,5 +1,7 @@
 """Reports: one HTML page with PNG charts per model-day, and the index of every model and day."""
 
+import base64
+
 import dagster as dg
 
 from monitoring_jobs.config import MonitorConfig
@@ -31,12 +33,20 @@ def build_report_asset(monitor: MonitorConfig) -> dg.AssetsDefinition:
         published = publish_day(workspace, monitor, day, row_count=len(current), current=current,
                                 reference=reference, notes=(f"Reference: {described}.",), run_id=context.run.run_id)
         charts = sorted(published.report.parent.glob("*.png"))
-        return dg.MaterializeResult(metadata={
+        metadata = {
             "report": dg.MetadataValue.path(str(published.report)),
+            "report_url": dg.MetadataValue.url(published.report.resolve().as_uri()),
             "index": dg.MetadataValue.path(str(workspace.reports_dir / "index.html")),
             "status": published.status,
             "summary": published.summary,
             "charts": dg.MetadataValue.json([chart.name for chart in charts]),
-        })
+        }
+        if published.model_page is not None:
+            metadata["model_page"] = dg.MetadataValue.path(str(published.model_page))
+        if published.key_chart is not None:
+            metadata["key_chart"] = dg.MetadataValue.path(str(published.key_chart))
+            encoded = base64.b64encode(published.key_chart.read_bytes()).decode()
+            metadata["key_chart_preview"] = dg.MetadataValue.md(f"![key chart](data:image/png;base64,{encoded})")
+        return dg.MaterializeResult(metadata=metadata)
 
     return monitoring_report

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from monitoring_jobs.alerts import JsonLinesChannel, WebhookChannel
+from monitoring_jobs.alerts import EmailChannel, JsonLinesChannel, WebhookChannel
 from monitoring_jobs.metric_store import MetricStore
 from monitoring_jobs.pipeline import Workspace
 from monitoring_jobs.settings import Settings, load_settings
@@ -58,16 +58,27 @@ class MonitoringResource(dg.ConfigurableResource):
 
 
 class AlertingResource(dg.ConfigurableResource):
-    """Alert channels: the JSON-lines log always, a Slack-compatible webhook when a URL is set."""
+    """Alert channels: the JSON-lines log always, a Slack-compatible webhook when a URL is set, email when
+    an SMTP host is set. URLs and passwords come from the environment (EnvVar), never from monitor files."""
 
     log_path: str
     webhook_url: str | None = None
     webhook_timeout_s: float = 5.0
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_sender: str = "monitoring-jobs@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
 
     def channels(self) -> dict:
         channels: dict = {"log": JsonLinesChannel(Path(self.log_path))}
         if self.webhook_url:
             channels["webhook"] = WebhookChannel(self.webhook_url, timeout_s=self.webhook_timeout_s)
+        if self.smtp_host:
+            channels["email"] = EmailChannel(self.smtp_host, self.smtp_port, self.smtp_sender,
+                                             username=self.smtp_username, password=self.smtp_password,
+                                             starttls=self.smtp_starttls)
         return channels
 
 
@@ -95,5 +106,11 @@ def build_resources(settings: Settings | None = None, *, resolve_env: bool = Fal
         "alerting": AlertingResource(
             log_path=str(settings.alert_log),
             webhook_url=_env_or("MONITORING_WEBHOOK_URL", None),
+            smtp_host=_env_or("MONITORING_SMTP_HOST", None),
+            smtp_port=int(os.environ.get("MONITORING_SMTP_PORT", "587")),
+            smtp_sender=os.environ.get("MONITORING_SMTP_FROM", "monitoring-jobs@localhost"),
+            smtp_username=_env_or("MONITORING_SMTP_USER", None),
+            smtp_password=_env_or("MONITORING_SMTP_PASSWORD", None),
+            smtp_starttls=os.environ.get("MONITORING_SMTP_STARTTLS", "true").lower() not in ("0", "false", "no"),
         ),
     }

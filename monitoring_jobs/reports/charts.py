@@ -204,30 +204,61 @@ def categorical_distribution_png(title: str, reference: pd.Series | None, curren
 
 @dataclass(frozen=True)
 class TrendSeries:
+    """Values per day; ``lower``/``upper``, when given, bound a confidence band around them (same length)."""
+
     name: str
     dates: list[dt.date]
     values: list[float]
+    lower: list[float] | None = None
+    upper: list[float] | None = None
 
 
 @dataclass(frozen=True)
 class TrendPanel:
-    """One y-axis of a trend chart; ``limits`` are labelled horizontal lines such as ("max 5%", 0.05)."""
+    """One y-axis of a trend chart; ``limits`` are labelled horizontal lines such as ("max 5%", 0.05).
+
+    ``shade_from`` greys the days from that date on, captioned ``shade_label`` (e.g. labels still arriving).
+    """
 
     title: str
     series: list[TrendSeries]
     limits: list[tuple[str, float]] = field(default_factory=list)
     percent: bool = False
     unit: str = ""
+    shade_from: dt.date | None = None
+    shade_label: str = ""
 
 
-def trend_png(panels: list[TrendPanel], highlight: dt.date) -> bytes:
-    """Lines over days, the report day drawn larger, limits dashed."""
+def _with_gaps(dates: list[dt.date], *columns: list[float]) -> tuple[list[dt.date], ...]:
+    """Insert a NaN after every missing day, so a line breaks over days without data instead of bridging them."""
+    out_dates: list[dt.date] = []
+    out_columns: list[list[float]] = [[] for _ in columns]
+    for index, day in enumerate(dates):
+        if index and (day - dates[index - 1]).days > 1:
+            out_dates.append(dates[index - 1] + dt.timedelta(days=1))
+            for out in out_columns:
+                out.append(math.nan)
+        out_dates.append(day)
+        for out, column in zip(out_columns, columns):
+            out.append(column[index])
+    return (out_dates, *out_columns)
+
+
+def trend_png(panels: list[TrendPanel], highlight: dt.date | None = None) -> bytes:
+    """Lines over days (broken where days are missing), bands shaded, the ``highlight`` day drawn larger,
+    limits dashed."""
     fig = _figure(0.4 + 2.2 * len(panels))
     axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True)[:, 0]
     for ax, panel in zip(axes, panels):
         for colour, series in zip(SERIES_COLOURS * 4, panel.series):
-            ax.plot(series.dates, series.values, marker="o", markersize=3, linewidth=1.5, color=colour,
+            marker_size = 3 if len(series.dates) <= 60 else 1.5
+            dates, values = _with_gaps(series.dates, series.values)
+            ax.plot(dates, values, marker="o", markersize=marker_size, linewidth=1.5, color=colour,
                     label=chart_label(series.name))
+            if series.lower is not None and series.upper is not None:
+                band_dates, lower, upper = _with_gaps(series.dates, series.lower, series.upper)
+                ax.fill_between(band_dates, lower, upper, color=colour, alpha=0.2, linewidth=0,
+                                label=chart_label(f"{series.name}, 95% band"))
             if highlight in series.dates:
                 ax.plot([highlight], [series.values[series.dates.index(highlight)]], marker="o", markersize=7,
                         color=colour)
@@ -235,15 +266,20 @@ def trend_png(panels: list[TrendPanel], highlight: dt.date) -> bytes:
             ax.axhline(value, color=LIMIT_COLOUR, linestyle="--", linewidth=1)
             ax.annotate(chart_label(label), (1, value), xycoords=("axes fraction", "data"), ha="right",
                         va="bottom", fontsize=7)
+        if panel.shade_from is not None:
+            last = max(day for series in panel.series for day in series.dates)
+            ax.axvspan(panel.shade_from, last + dt.timedelta(days=0.5), color=UNJUDGED_COLOUR, alpha=0.35,
+                       linewidth=0, label=chart_label(panel.shade_label, 60))
         if panel.percent:
             ax.yaxis.set_major_formatter(PercentFormatter(1))
         ax.set_ylabel(panel.unit, fontsize=8)
         ax.set_title(chart_label(panel.title, 80), fontsize=10, loc="left")
         ax.tick_params(labelsize=8)
-        if len(panel.series) > 1:
+        if ax.get_legend_handles_labels()[0] and (len(panel.series) > 1 or panel.shade_from is not None
+                                                  or any(s.lower is not None for s in panel.series)):
             ax.legend(fontsize=8, frameon=False, loc="best")
         ax.spines[["top", "right"]].set_visible(False)
-    locator = mdates.AutoDateLocator(maxticks=8)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # minticks: short ranges find an interval too
     axes[-1].xaxis.set_major_locator(locator)
     axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     return _png(fig)

@@ -21,24 +21,22 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from monitoring_jobs.config import (
     CLASSIFICATION_METRICS,
-    MONITOR_NAME_PATTERN,
     REGRESSION_METRICS,
     Bound,
     MonitorConfig,
     Task,
 )
 from monitoring_jobs.metrics import CheckOutcome, Metric, Status
-from monitoring_jobs.reports import charts
+from monitoring_jobs.reports import charts, trends
 
 HISTORY_COLUMNS = ("partition_date", "area", "metric", "feature", "segment", "value", "threshold", "status")
 REQUIRED_HISTORY_COLUMNS = ("partition_date", "area", "metric", "value")
-INDEX_DAYS = 30
+TREND_DAYS = 30
 TOP_STABLE_DISTRIBUTIONS = 6  # besides every drifted feature, the next most shifted ones
 MAX_DISTRIBUTIONS = 24  # keeps a 100-feature report under 2 MB even when most features drift
 MAX_DRIFT_BARS = 40
@@ -112,7 +110,7 @@ def format_number(value: float | None) -> str:
     return f"{rounded:,.0f}" if abs(rounded) >= 1000 else f"{rounded:.3g}"
 
 
-def _is_share(metric: str) -> bool:
+def is_share(metric: str) -> bool:
     return metric.endswith(("_rate", "share", "_fraction", "coverage"))
 
 
@@ -126,7 +124,7 @@ def format_value(metric: str, value: float | None) -> str:
         return format_number(value)
     if metric in VERDICT_METRICS:
         return "yes" if value else "no"
-    if _is_share(metric):
+    if is_share(metric):
         return format_number(float(value) * 100) + "%"
     if _is_count(metric) and float(value).is_integer():
         return f"{int(value):,}"
@@ -139,13 +137,31 @@ def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric.replace("_", " "))
 
 
-def _capitalised(text: str) -> str:
+def capitalised(text: str) -> str:
     """Sentence case, leaving names like "p95 latency" alone."""
     return text if text[1:2].isdigit() else text[:1].upper() + text[1:]
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def format_limit(metric: str, value: float | None) -> str:
+    """A threshold as an amount: "0.10" rather than "0.1", as in "against a threshold of 0.10"."""
+    text = format_value(metric, value)
+    return text + "0" if re.fullmatch(r"-?0\.\d", text) else text
+
+
+def against_text(metric: str, bound: Bound | None, threshold: float | None = None) -> str:
+    """"against a minimum of 0.75", "against a threshold of 0.10"; "" when the figure has no limit."""
+    if metric in VERDICT_METRICS:
+        return ""
+    if bound is not None:
+        low, high = format_limit(metric, bound.min), format_limit(metric, bound.max)
+        if bound.min is not None and bound.max is not None:
+            return f"against an allowed range of {low} to {high}"
+        return f"against a minimum of {low}" if bound.min is not None else f"against a maximum of {high}"
+    return f"against a threshold of {format_limit(metric, threshold)}" if threshold is not None else ""
 
 
 def bound_text(metric: str, bound: Bound | None, threshold: float | None = None) -> str:
@@ -200,7 +216,7 @@ class DayCell:
     summary: str  # short plain text such as "2 checks failed"
 
 
-def _clean_history(history: pd.DataFrame | None) -> pd.DataFrame:
+def clean_history(history: pd.DataFrame | None) -> pd.DataFrame:
     """History with real dates, numeric values and "" for whole-day rows; unreadable rows are an error, not dropped."""
     if history is None or history.empty:
         return pd.DataFrame({column: pd.Series(dtype=object) for column in HISTORY_COLUMNS})
@@ -271,22 +287,22 @@ def _bound_of(monitor: MonitorConfig, metric: Metric) -> Bound | None:
 
 
 def _metric_row(monitor: MonitorConfig, metric: Metric) -> MetricRow:
-    return MetricRow(_capitalised(metric_label(metric.metric)), metric.feature, metric.segment,
+    return MetricRow(capitalised(metric_label(metric.metric)), metric.feature, metric.segment,
                      format_value(metric.metric, metric.value),
                      bound_text(metric.metric, _bound_of(monitor, metric), metric.threshold),
                      _badge(metric.status), metric.detail)
 
 
 def _metric_phrase(monitor: MonitorConfig, metric: Metric) -> str:
-    """"recall for region=north 0.41 (≥ 0.5)": one figure named in a sentence."""
+    """"recall for region=north 0.41 against a minimum of 0.50": one figure named in a sentence."""
     where = f" for {metric.segment}" if metric.segment else f" of {metric.feature}" if metric.feature else ""
-    bound = bound_text(metric.metric, _bound_of(monitor, metric), metric.threshold)
-    limit = f" ({bound})" if bound != "—" else ""
-    return f"{metric_label(metric.metric)}{where} {format_value(metric.metric, metric.value)}{limit}"
+    limit = against_text(metric.metric, _bound_of(monitor, metric), metric.threshold)
+    return f"{metric_label(metric.metric)}{where} {format_value(metric.metric, metric.value)}" + (
+        f" {limit}" if limit else "")
 
 
-def _bounds_phrase(monitor: MonitorConfig, metrics: list[Metric], already_named: Metric | None = None) -> str:
-    """"2 of 9 figures out of bounds: ..." naming the first few, except one the sentence has just named."""
+def _bounds_phrase(monitor: MonitorConfig, metrics: list[Metric], already_named: tuple[Metric, ...] = ()) -> str:
+    """"2 of 9 figures out of bounds: ..." naming the first few, except those the sentence has just named."""
     judged = [m for m in metrics if m.status in JUDGED]
     flagged = [m for m in judged if m.failed]
     if not judged:
@@ -294,10 +310,10 @@ def _bounds_phrase(monitor: MonitorConfig, metrics: list[Metric], already_named:
         return "nothing judged yet (too little data)" if too_little else "no thresholds are configured"
     if not flagged:
         return "all figures within bounds"
-    to_name = [m for m in flagged if m is not already_named]
+    to_name = [m for m in flagged if not any(m is named for named in already_named)]
     named = "; ".join(_metric_phrase(monitor, m) for m in to_name[:MAX_LISTED])
     more = f" and {len(to_name) - MAX_LISTED} more" if len(to_name) > MAX_LISTED else ""
-    return f"{len(flagged)} of {_plural(len(judged), 'figure')} out of bounds" + (f": {named}{more}" if named else "")
+    return f"{len(flagged)} of {plural(len(judged), 'figure')} out of bounds" + (f": {named}{more}" if named else "")
 
 
 @dataclass(frozen=True)
@@ -335,8 +351,8 @@ class DriftRow:
 
     @property
     def figure_text(self) -> str:
-        """"normed Wasserstein 0.34, threshold 0.1": the decision as a sentence names it."""
-        return f"{self.method} {self.decision_text}, threshold {format_number(self.threshold)}"
+        """"normed Wasserstein 0.34 against a threshold of 0.10": the decision as a sentence names it."""
+        return " ".join(filter(None, (self.method, self.decision_text, against_text("", None, self.threshold))))
 
     @property
     def verdict(self) -> str:
@@ -404,34 +420,34 @@ def _drift_sentence(rows: list[DriftRow]) -> str:
         sentences.append("No feature could be judged for drift.")
     elif judged:
         top, drifted = judged[0], sum(bool(r.drifted) for r in judged)
-        count = f"{drifted if drifted else 'None'} of {_plural(len(judged), 'feature')}"
-        sentences.append(f"{count} drifted; the {'largest' if drifted else 'closest'} is {top.feature} "
-                         f"({top.figure_text}).")
+        count = f"{drifted if drifted else 'None'} of {plural(len(judged), 'feature')}"
+        sentences.append(f"{count} drifted; the {'largest' if drifted else 'closest'} is {top.feature}, "
+                         f"{top.figure_text}.")
         if len(judged) < len(features):
-            sentences.append(f"{_plural(len(features) - len(judged), 'feature')} could not be judged.")
+            sentences.append(f"{plural(len(features) - len(judged), 'feature')} could not be judged.")
     for output in (r for r in rows if r.is_output):
         if output.drifted is None:
             sentences.append(f"The model output {output.feature} could not be judged.")
         else:
             moved = "drifted" if output.drifted else "did not drift"
-            sentences.append(f"The model output {output.feature} {moved} ({output.figure_text}).")
+            sentences.append(f"The model output {output.feature} {moved}: {output.figure_text}.")
     return " ".join(sentences)
 
 
 def _quality_sentence(monitor: MonitorConfig, checks: list[CheckOutcome], metrics: list[Metric]) -> str:
     if not checks:
-        return (_capitalised(_bounds_phrase(monitor, metrics)) + "." if metrics
+        return (capitalised(_bounds_phrase(monitor, metrics)) + "." if metrics
                 else "No data-quality checks ran for this day.")
     failed = [c for c in checks if not c.passed]
     if not failed:
-        return f"{len(checks)} of {_plural(len(checks), 'check')} passed."
+        return f"{len(checks)} of {plural(len(checks), 'check')} passed."
     named = ", ".join(f"{c.name} ({'error' if c.severity.upper() == 'ERROR' else 'warning'})"
                       for c in failed[:MAX_LISTED])
     more = ", …" if len(failed) > MAX_LISTED else ""
-    return f"{len(failed)} of {_plural(len(checks), 'check')} failed: {named}{more}."
+    return f"{len(failed)} of {plural(len(checks), 'check')} failed: {named}{more}."
 
 
-def _main_metric(monitor: MonitorConfig) -> str:
+def main_metric(monitor: MonitorConfig) -> str:
     """The headline performance metric: the first configured one, else the task's usual one."""
     known = REGRESSION_METRICS if monitor.task is Task.REGRESSION else CLASSIFICATION_METRICS
     return next((m for m in known if m in monitor.performance.thresholds), DEFAULT_MAIN_METRIC[monitor.task])
@@ -446,28 +462,28 @@ def _performance_sentence(monitor: MonitorConfig, metrics: list[Metric]) -> str:
         if monitor.labels is None:
             return "No performance figures: this monitor has no label source."
         return (f"No performance figures for this day yet; labels can arrive up to "
-                f"{_plural(monitor.labels.max_delay_days, 'day')} late.")
+                f"{plural(monitor.labels.max_delay_days, 'day')} late.")
     overall = _whole_day(metrics)
-    main = overall.get(_main_metric(monitor))
+    main = overall.get(main_metric(monitor))
     if main is not None and math.isfinite(main.value):
         parts = [_metric_phrase(monitor, main)]
     else:
-        parts = [f"too few labels to compute {metric_label(_main_metric(monitor))} yet "
+        parts = [f"too few labels to compute {metric_label(main_metric(monitor))} yet "
                  f"(at least {monitor.performance.min_labels:,} needed)"]
     coverage = overall.get("label_coverage")
     if coverage is not None and math.isfinite(coverage.value):
         parts.append(f"label coverage {format_value('label_coverage', coverage.value)}")
-    parts.append(_bounds_phrase(monitor, metrics, already_named=main))
-    return _capitalised("; ".join(parts)) + "."
+    parts.append(_bounds_phrase(monitor, metrics, already_named=(main,) if main is not None else ()))
+    return capitalised("; ".join(parts)) + "."
 
 
 def _operations_sentence(monitor: MonitorConfig, metrics: list[Metric]) -> str:
     if not metrics:
         return "No operational figures for this day."
     overall = _whole_day(metrics)
-    headline = [overall[m] for m in HEADLINE_OPERATIONS if m in overall] or list(overall.values())[:2]
-    parts = [f"{metric_label(m.metric)} {format_value(m.metric, m.value)}" for m in headline]
-    return _capitalised("; ".join([*parts, _bounds_phrase(monitor, metrics)])) + "."
+    headline = tuple(overall[m] for m in HEADLINE_OPERATIONS if m in overall) or tuple(overall.values())[:2]
+    parts = [_metric_phrase(monitor, m) for m in headline]
+    return capitalised("; ".join([*parts, _bounds_phrase(monitor, metrics, already_named=headline)])) + "."
 
 
 @dataclass(frozen=True)
@@ -501,7 +517,7 @@ def _performance_table(monitor: MonitorConfig, metrics: list[Metric]) -> Perform
         rows.append((segment or "Overall", row))
     thresholds = {m.metric: m.threshold for m in metrics if m.threshold is not None}
     bounds = [bound_text(n, monitor.performance.thresholds.get(n), thresholds.get(n)) for n in names]
-    return PerformanceTable([_capitalised(metric_label(n)) for n in names], bounds, rows)
+    return PerformanceTable([capitalised(metric_label(n)) for n in names], bounds, rows)
 
 
 # --- charts ------------------------------------------------------------------------------------------------------
@@ -511,6 +527,7 @@ class Chart:
     filename: str
     title: str
     png: bytes
+    note: str = ""  # what a band or shading means, shown under the chart
 
     @property
     def data_uri(self) -> str:
@@ -534,7 +551,7 @@ def _drift_chart(rows: list[DriftRow]) -> Chart | None:
         return None
     panels: dict[str, charts.DriftPanel] = {}
     for row in shown:
-        panel = panels.setdefault(row.method_key, charts.DriftPanel(_capitalised(row.method), row.lower_is_drift, []))
+        panel = panels.setdefault(row.method_key, charts.DriftPanel(capitalised(row.method), row.lower_is_drift, []))
         label = f"p={row.decision_text}" if row.lower_is_drift else row.decision_text
         name = f"{row.feature} (output)" if row.is_output else row.feature
         panel.bars.append(charts.DriftBar(name, row.decision, row.threshold, row.drifted, label))
@@ -577,52 +594,107 @@ def _distribution_charts(report: ReportInput, rows: list[DriftRow]) -> tuple[lis
     return result, skipped
 
 
-def _trend(history: pd.DataFrame, metrics: list[Metric], area: str, metric: str,
-           day: dt.date) -> charts.TrendSeries | None:
-    """Whole-day values of one metric over earlier days plus this one; None without two days to connect."""
-    past = history[(history["area"] == area) & (history["metric"] == metric) & (history["feature"] == "")
-                   & (history["segment"] == "") & (history["partition_date"] < day)]
-    past = past[np.isfinite(past["value"].to_numpy(dtype=float))]
-    points = dict(zip(past["partition_date"], past["value"].astype(float)))
-    today = _whole_day([m for m in metrics if m.area == area]).get(metric)
-    if today is not None and math.isfinite(today.value):
-        points[day] = float(today.value)
-    if past.empty or len(points) < 2:
+def _trend_rows(history: pd.DataFrame, metrics: list[Metric], day: dt.date) -> pd.DataFrame:
+    """The last ``TREND_DAYS`` days of rows, this day's metrics included, in the metric store's long format."""
+    first = day - dt.timedelta(days=TREND_DAYS - 1)
+    earlier = history[(history["partition_date"] >= first) & (history["partition_date"] < day)]
+    today = pd.DataFrame([{"partition_date": day, "area": m.area, "metric": m.metric, "feature": m.feature,
+                           "segment": m.segment, "value": m.value} for m in metrics],
+                         columns=["partition_date", "area", "metric", "feature", "segment", "value"])
+    return pd.concat([earlier, today], ignore_index=True) if not today.empty else earlier
+
+
+def trend_series(rows: pd.DataFrame, area: str, metric: str, *,
+                 band: trends.Band | None = None) -> charts.TrendSeries | None:
+    """One whole-day metric over the days in ``rows``, with ``band`` shaded around it; None without two days
+    to connect."""
+    values = trends.whole_day_values(rows, area, metric)
+    if len(values) < 2:
         return None
-    dates = sorted(points)
-    return charts.TrendSeries(metric_label(metric), dates, [points[d] for d in dates])
+    dates = list(values)
+    lower, upper = band.bounds_for(dates) if band is not None else (None, None)
+    return charts.TrendSeries(metric_label(metric), dates, list(values.values()), lower, upper)
 
 
-def _limits(metric: str, bound: Bound | None, prefix: str = "") -> list[tuple[str, float]]:
+def limit_lines(metric: str, bound: Bound | None, prefix: str = "") -> list[tuple[str, float]]:
+    """A config bound as the labelled dashed lines of a trend chart."""
     if bound is None:
         return []
     ends = (("min", bound.min), ("max", bound.max))
     return [(f"{prefix}{word} {format_value(metric, value)}", value) for word, value in ends if value is not None]
 
 
-def _performance_chart(report: ReportInput, history: pd.DataFrame) -> Chart | None:
-    metric = _main_metric(report.monitor)
-    series = _trend(history, report.metrics, "performance", metric, report.partition_date)
+def performance_panel(monitor: MonitorConfig, rows: pd.DataFrame, metric: str,
+                      title: str) -> tuple[charts.TrendPanel | None, str]:
+    """The metric with its bound and confidence band, and a sentence saying what the band is or why there is none."""
+    band = trends.confidence_band(rows, "performance", metric)
+    series = trend_series(rows, "performance", metric, band=band)
     if series is None:
+        return None, ""
+    label = metric_label(metric)
+    if band is not None:
+        note = f"{capitalised(label)} band: {band.source}."
+    elif metric in trends.SHARES_OF_LABELED_ROWS:
+        note = f"No confidence band: no labeled-row counts are recorded for {label}."
+    else:
+        note = (f"No confidence band for {label}: it is not a plain share of labeled rows and its step reports "
+                f"no interval ({metric}_lower / {metric}_upper).")
+    panel = charts.TrendPanel(title, [series], limit_lines(metric, monitor.performance.thresholds.get(metric)),
+                              percent=is_share(metric))
+    return panel, note
+
+
+def _performance_chart(report: ReportInput, rows: pd.DataFrame) -> Chart | None:
+    """The main metric over the last 30 days with its bound; when it can have no band, accuracy follows with its
+    Wilson band, which shows how far a day's figures can move on its number of labels alone."""
+    metric = main_metric(report.monitor)
+    label = capitalised(metric_label(metric))
+    main, note = performance_panel(report.monitor, rows, metric, f"{label}, last {TREND_DAYS} days")
+    if main is None:
         return None
-    panel = charts.TrendPanel(f"{_capitalised(metric_label(metric))} over time", [series],
-                              _limits(metric, report.monitor.performance.thresholds.get(metric)),
-                              percent=_is_share(metric))
-    title = f"{_capitalised(metric_label(metric))} trend"
-    return Chart("performance_trend.png", title, charts.trend_png([panel], report.partition_date))
+    panels, notes = [main], [note]
+    if main.series[0].lower is None and metric != "accuracy":
+        accuracy, accuracy_note = performance_panel(report.monitor, rows, "accuracy",
+                                                    "Accuracy, with its 95% confidence band")
+        if accuracy is not None and accuracy.series[0].lower is not None:
+            panels.append(accuracy)
+            notes.append(accuracy_note)
+    return Chart("performance_trend.png", f"{label} trend", charts.trend_png(panels, report.partition_date),
+                 " ".join(notes))
 
 
-def _operations_chart(report: ReportInput, history: pd.DataFrame) -> Chart | None:
+def _label_coverage_chart(report: ReportInput, rows: pd.DataFrame) -> Chart | None:
+    """Share of each prediction day's rows that have a label, and how many; recent days may still gain labels."""
+    coverage = trend_series(rows, "performance", "label_coverage")
+    if coverage is None:
+        return None
+    monitor, day = report.monitor, report.partition_date
+    pending_from = None
+    if monitor.labels is not None and monitor.labels.max_delay_days > 0:
+        pending_from = max(day - dt.timedelta(days=monitor.labels.max_delay_days), coverage.dates[0])
+    panels = [charts.TrendPanel("Label coverage per prediction day", [coverage],
+                                limit_lines("label_coverage", monitor.performance.thresholds.get("label_coverage")),
+                                percent=True, shade_from=pending_from, shade_label="labels may still arrive")]
+    labeled = trend_series(rows, "performance", "labeled_rows")
+    if labeled is not None:
+        panels.append(charts.TrendPanel("Labeled rows per prediction day", [labeled], unit="rows"))
+    note = (f"Labels arrive up to {plural(monitor.labels.max_delay_days, 'day')} after the prediction, so the "
+            "shaded recent days may still gain labels." if pending_from is not None else "")
+    return Chart("label_coverage.png", "Label coverage", charts.trend_png(panels, day), note)
+
+
+def _operations_chart(report: ReportInput, rows: pd.DataFrame) -> Chart | None:
     bounds = report.monitor.operations.thresholds
-    latency = {m: _trend(history, report.metrics, "operations", m, report.partition_date) for m in LATENCY_METRICS}
-    errors = _trend(history, report.metrics, "operations", "error_rate", report.partition_date)
+    latency = {m: trend_series(rows, "operations", m) for m in LATENCY_METRICS}
+    errors = trend_series(rows, "operations", "error_rate")
     panels = []
     if any(latency.values()):
-        limits = [limit for m, s in latency.items() if s for limit in _limits(m, bounds.get(m), f"{metric_label(m)} ")]
+        limits = [line for m, series in latency.items() if series
+                  for line in limit_lines(m, bounds.get(m), f"{metric_label(m)} ")]
         panels.append(charts.TrendPanel("Latency percentiles", [s for s in latency.values() if s], limits,
                                         unit="ms"))
     if errors is not None:
-        panels.append(charts.TrendPanel("Error rate", [errors], _limits("error_rate", bounds.get("error_rate")),
+        panels.append(charts.TrendPanel("Error rate", [errors], limit_lines("error_rate", bounds.get("error_rate")),
                                         percent=True))
     if not panels:
         return None
@@ -632,7 +704,7 @@ def _operations_chart(report: ReportInput, history: pd.DataFrame) -> Chart | Non
 
 # --- files -------------------------------------------------------------------------------------------------------
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     """Readers see the old file or the new one, never half of one."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -646,6 +718,17 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def write_charts(folder: Path, produced: list[Chart], stale_pattern: str) -> None:
+    """Write the PNGs beside their page and delete files matching ``stale_pattern`` that this render no longer
+    produces, so the folder always shows exactly the charts of its page."""
+    for chart in produced:
+        write_atomic(folder / chart.filename, chart.png)
+    keep = {c.filename for c in produced}
+    for stale in folder.glob(stale_pattern):
+        if stale.name not in keep:
+            stale.unlink(missing_ok=True)
+
+
 _environment = Environment(
     loader=PackageLoader("monitoring_jobs.reports", "templates"),
     autoescape=select_autoescape(["html"], default=True),
@@ -655,11 +738,33 @@ _environment = Environment(
 )
 
 
-def _render_template(name: str, **context: object) -> bytes:
+def render_template(name: str, **context: object) -> bytes:
     return _environment.get_template(name).render(**context).encode("utf-8")
 
 
 # --- public entry points -----------------------------------------------------------------------------------------
+
+KEY_CHART_META = "monitoring-key-chart"
+KEY_CHART_RANK = {"fail": 0, "warn": 1}  # every other area status ranks 2
+
+
+def _key_chart(area_charts: list[tuple[Badge, Chart | None]]) -> Chart | None:
+    """The chart of the worst area that has one; among equals drift, then performance, then operations."""
+    drawn = [(KEY_CHART_RANK.get(badge.css, 2), order, chart)
+             for order, (badge, chart) in enumerate(area_charts) if chart is not None]
+    return min(drawn, key=lambda item: item[:2])[2] if drawn else None
+
+
+def key_chart(report_html: Path) -> Path | None:
+    """The PNG a chat message or a Dagster materialization should show for a rendered model-day report, or None
+    when the report has no chart. The report names it in a ``<meta name="monitoring-key-chart">`` tag."""
+    page = Path(report_html).read_text(encoding="utf-8")
+    found = re.search(rf'<meta name="{KEY_CHART_META}" content="([a-z0-9_.-]+\.png)">', page)
+    if found is None:
+        return None
+    path = Path(report_html).parent / found.group(1)
+    return path if path.is_file() else None
+
 
 def _area_status(checks: list[CheckOutcome], metrics: list[Metric]) -> Badge:
     return BADGES[day_status(checks, metrics)]
@@ -667,12 +772,12 @@ def _area_status(checks: list[CheckOutcome], metrics: list[Metric]) -> Badge:
 
 def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
     """Write ``<reports_root>/<model>/<YYYY-MM-DD>/index.html`` and its PNGs; PNGs of an earlier render that are
-    no longer produced are removed. Returns the HTML path."""
+    no longer produced are removed. Returns the HTML path; ``key_chart(path)`` names the day's key chart."""
     if report.row_count < 0:
         raise ValueError(f"row_count must not be negative, got {report.row_count}")
     report = dataclasses.replace(report, metrics=[_normalised(m) for m in report.metrics])
     monitor, day = report.monitor, report.partition_date
-    history = _clean_history(report.history)
+    rows = _trend_rows(clean_history(report.history), report.metrics, day)
     by_area: dict[str, list[Metric]] = {}
     for metric in report.metrics:
         by_area.setdefault(metric.area, []).append(metric)
@@ -683,28 +788,35 @@ def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
     drift_rows = _drift_rows(monitor, report.metrics)
     drift_chart = _drift_chart(drift_rows)
     distributions, distribution_notes = _distribution_charts(report, drift_rows)
-    performance_chart = _performance_chart(report, history)
-    operations_chart = _operations_chart(report, history)
-    produced = [c for c in (drift_chart, *distributions, performance_chart, operations_chart) if c is not None]
+    performance_chart = _performance_chart(report, rows)
+    coverage_chart = _label_coverage_chart(report, rows)
+    operations_chart = _operations_chart(report, rows)
 
     def section(area: str, title: str, sentence: str) -> dict:
         checks, metrics = checks_by_area.get(area, []), by_area.get(area, [])
         return {"title": title, "anchor": area.replace("validation", "data-quality"), "sentence": sentence,
                 "badge": _area_status(checks, metrics), "checks": [_check_row(c) for c in checks]}
 
+    drift = section("drift", "Drift", _drift_sentence(drift_rows))
+    performance = section("performance", "Performance", _performance_sentence(monitor, by_area.get("performance", [])))
+    operations = section("operations", "Operations", _operations_sentence(monitor, by_area.get("operations", [])))
+    key = _key_chart([(drift["badge"], drift_chart), (performance["badge"], performance_chart),
+                      (operations["badge"], operations_chart)])
     context = {
         "monitor": monitor,
-        "task": _capitalised(monitor.task.value.replace("_", " ")),
+        "task": capitalised(monitor.task.value.replace("_", " ")),
         "date": day.isoformat(),
         "rows": f"{report.row_count:,}",
         "overall": BADGES[day_status(report.checks, report.metrics)],
         "notes": [str(n) for n in report.notes],
+        "key_chart_meta": KEY_CHART_META,
+        "key_chart": key,
         "quality": section("validation", "Data quality", _quality_sentence(
             monitor, checks_by_area.get("validation", []), by_area.get("validation", []))),
         "quality_metrics": [_metric_row(monitor, m) for m in sorted(by_area.get("validation", []),
                                                                    key=lambda m: STATUS_ORDER[m.status])
                             if m.metric != CHECK_VERDICT_METRIC or not report.checks],
-        "drift": section("drift", "Drift", _drift_sentence(drift_rows)),
+        "drift": drift,
         "drift_rows": drift_rows,
         "drift_dataset": [_metric_row(monitor, m) for m in by_area.get("drift", []) if not m.feature],
         "drift_chart": drift_chart,
@@ -712,69 +824,23 @@ def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
         "distribution_notes": distribution_notes,
         "top_stable_distributions": TOP_STABLE_DISTRIBUTIONS,
         "blocked": report.current is None,
-        "performance": section("performance", "Performance",
-                               _performance_sentence(monitor, by_area.get("performance", []))),
+        "performance": performance,
         "performance_table": _performance_table(monitor, by_area.get("performance", [])),
         "performance_other": [_metric_row(monitor, m) for m in by_area.get("performance", [])
                               if m.metric not in PERFORMANCE_GRID_METRICS],
         "performance_chart": performance_chart,
-        "operations": section("operations", "Operations", _operations_sentence(monitor, by_area.get("operations", []))),
+        "coverage_chart": coverage_chart,
+        "trend_days": TREND_DAYS,
+        "operations": operations,
         "operations_rows": [_metric_row(monitor, m) for m in by_area.get("operations", [])],
         "operations_chart": operations_chart,
         "format_number": format_number,
     }
     folder = Path(reports_root) / monitor.name / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    for chart in produced:
-        _write_atomic(folder / chart.filename, chart.png)
+    produced = [c for c in (drift_chart, *distributions, performance_chart, coverage_chart, operations_chart)
+                if c is not None]
+    write_charts(folder, produced, "*.png")
     html_path = folder / "index.html"
-    _write_atomic(html_path, _render_template("day.html", **context))
-    keep = {c.filename for c in produced}
-    for stale in folder.glob("*.png"):
-        if stale.name not in keep:
-            stale.unlink(missing_ok=True)
+    write_atomic(html_path, render_template("day.html", **context))
     return html_path
-
-
-@dataclass(frozen=True)
-class IndexCell:
-    cell: DayCell
-    badge: Badge
-    href: str | None  # None when the report file does not exist (no dead links)
-
-    @property
-    def tooltip(self) -> str:
-        summary = f" {self.cell.summary}" if self.cell.summary else ""
-        return f"{self.cell.model}, {self.cell.partition_date.isoformat()}: {self.badge.text}.{summary}"
-
-
-def _index_cell(reports_root: Path, cell: DayCell) -> IndexCell:
-    if cell.status not in DAY_STATUSES:
-        raise ValueError(f"DayCell for {cell.model!r} on {cell.partition_date}: status {cell.status!r} is not one "
-                         f"of {', '.join(DAY_STATUSES)}")
-    relative = f"{cell.model}/{cell.partition_date.isoformat()}/index.html"
-    exists = re.fullmatch(MONITOR_NAME_PATTERN, cell.model) is not None and (reports_root / relative).is_file()
-    return IndexCell(cell, BADGES[cell.status], relative if exists else None)
-
-
-def render_index(reports_root: Path, cells: list[DayCell]) -> Path:
-    """Write ``<reports_root>/index.html``: latest status per model, and a model × day grid of the last 30 days.
-
-    A later cell for the same model and day replaces an earlier one.
-    """
-    root = Path(reports_root)
-    grid = {(c.model, c.partition_date): _index_cell(root, c) for c in cells}
-    models = sorted({model for model, _ in grid})
-    dates = sorted({day for _, day in grid})[-INDEX_DAYS:]
-    latest = {model: grid[model, max(day for m, day in grid if m == model)] for model in models}
-    context = {
-        "models": models,
-        "dates": dates,
-        "latest": latest,
-        "grid": grid,
-        "legend": [BADGES[s] for s in DAY_STATUSES],
-    }
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "index.html"
-    _write_atomic(path, _render_template("index.html", **context))
-    return path
