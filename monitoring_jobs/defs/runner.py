@@ -126,6 +126,8 @@ def backfill(monitors: Sequence[MonitorConfig], days: Sequence[dt.date], *, work
         return _run_lane(lanes[0], list(days), quiet)
     with multiprocessing.get_context("spawn").Pool(len(lanes)) as pool:
         results = pool.starmap(_run_lane, [(lane, list(days), quiet) for lane in lanes])
+        pool.close()  # let workers exit on their own: leaving the block would terminate them mid-shutdown
+        pool.join()
     return sorted((outcome for lane in results for outcome in lane), key=lambda o: (o.day, o.model))
 
 
