@@ -29,16 +29,29 @@ def _days(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
 
 
+def _monitors(settings, model: str | None = None) -> list:
+    """Every monitor of the project, or only the one named ``model`` (a ConfigError if there is none)."""
+    monitors = load_monitors(settings.monitors_dir)
+    if model is None:
+        return monitors
+    chosen = [m for m in monitors if m.name == model]
+    if not chosen:
+        known = ", ".join(m.name for m in monitors) or "none"
+        raise ConfigError(f"no monitor named '{model}' in {settings.monitors_dir} (known: {known})")
+    return chosen
+
+
 def generate_demo_data(data_dir: Path, *, days: int, rows_per_day: int, seed: int, force: bool) -> bool:
     """Write the demo's logs and labels unless the same demo is already there; True when written."""
     from monitoring_jobs.demo_data import DEMO_START, generate_demo
+    from monitoring_jobs.storage import write_atomic
 
     marker = data_dir / DEMO_MARKER
     wanted = {"start": DEMO_START.isoformat(), "days": days, "rows_per_day": rows_per_day, "seed": seed}
     if not force and marker.exists() and json.loads(marker.read_text()) == wanted:
         return False
     generate_demo(data_dir, start=DEMO_START, days=days, rows_per_day=rows_per_day, seed=seed)
-    marker.write_text(json.dumps(wanted))
+    write_atomic(marker, json.dumps(wanted).encode())
     return True
 
 
@@ -59,11 +72,7 @@ def _backfill(days: list[dt.date], model: str | None, *, workers: int, quiet: bo
     from monitoring_jobs.defs.runner import backfill, ensure_dagster_home, evaluate_alert_sensor
 
     settings = load_settings()
-    monitors = load_monitors(settings.monitors_dir)
-    if model is not None:
-        monitors = [m for m in monitors if m.name == model]
-        if not monitors:
-            raise ConfigError(f"no monitor named '{model}' in {settings.monitors_dir}")
+    monitors = _monitors(settings, model)
     ensure_dagster_home(settings)
     started = time.monotonic()
     outcomes = backfill(monitors, days, workers=workers, quiet=quiet)
@@ -122,9 +131,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    monitors = load_monitors(settings.monitors_dir)
-    for monitor in monitors:
+    for monitor in _monitors(load_settings()):
         print(f"{monitor.name}: {monitor.task.value}, {len(monitor.columns.features)} features, "
               f"reference {monitor.reference.kind}")
     return 0
@@ -138,9 +145,7 @@ def cmd_profile_reference(args: argparse.Namespace) -> int:
     from monitoring_jobs.validation import profile_reference
 
     settings = load_settings()
-    monitor = next((m for m in load_monitors(settings.monitors_dir) if m.name == args.model), None)
-    if monitor is None:
-        raise ConfigError(f"no monitor named '{args.model}' in {settings.monitors_dir}")
+    [monitor] = _monitors(settings, args.model)
     day = args.day or monitor.start_date + dt.timedelta(
         days=monitor.reference.window_days if monitor.reference.kind == "rolling" else 0)
     workspace = build_resources(settings, resolve_env=True)["monitoring"].workspace()
