@@ -92,3 +92,30 @@ def test_whole_day_history_leaves_out_feature_and_segment_rows(store):
     history = store.whole_day_history("credit")
     assert sorted(history["metric"]) == ["latency_p95_ms", "roc_auc"]
     assert (history["feature"] == "").all() and (history["segment"] == "").all()
+
+
+def _write_days(url: str, model: str, days: list[str], rounds: int) -> None:
+    """Worker process: replace each of its days ``rounds`` times, as repeated backfills would."""
+    writer = MetricStore(url)
+    for round_ in range(rounds):
+        for day in days:
+            writer.replace_day(model, dt.date.fromisoformat(day), day_metrics(float(round_)), run_id=f"r{round_}")
+    writer.engine.dispose()
+
+
+def test_two_processes_writing_different_days_neither_deadlock_nor_duplicate(store):
+    import multiprocessing
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    days = [(DAY + dt.timedelta(days=offset)).isoformat() for offset in range(6)]
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_days, args=(url, "credit", days[i::2], 15)) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    for day in days:
+        assert store.count_rows("credit", dt.date.fromisoformat(day)) == {
+            "validation": 0, "drift": 2, "performance": 1, "operations": 1}
+    assert set(store.read("drift", "credit")["run_id"]) == {"r14"}
