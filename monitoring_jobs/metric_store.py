@@ -82,6 +82,18 @@ def create_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+def _lock_model_day(conn: sa.Connection, scope: str, model: str, day: dt.date) -> None:
+    """Serialise writers of the same model-day for the rest of the transaction.
+
+    Delete-then-insert is not enough on its own under PostgreSQL's READ COMMITTED: two writers can each
+    delete nothing the other has not committed yet and both insert. SQLite already allows one writer
+    at a time.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                     {"key": f"{scope}|{model}|{day.isoformat()}"})
+
+
 class MetricStore:
     """Reads and writes the metric tables; all values travel as bound parameters, never as SQL text."""
 
@@ -108,6 +120,7 @@ class MetricStore:
             by_area[metric.area].append(metric)
         now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
+            _lock_model_day(conn, "metrics", model, day)
             for area, rows in by_area.items():
                 table = METRIC_TABLES[area]
                 conn.execute(table.delete().where(table.c.model == model, table.c.partition_date == day))
@@ -122,6 +135,7 @@ class MetricStore:
                        report_path: str | None, run_id: str = "") -> None:
         """Upsert the model-day summary row (delete + insert in one transaction works on every dialect)."""
         with self.engine.begin() as conn:
+            _lock_model_day(conn, "status", model, day)
             conn.execute(model_days.delete().where(model_days.c.model == model, model_days.c.partition_date == day))
             conn.execute(model_days.insert().values(
                 model=model, partition_date=day, status=status, summary=summary, row_count=row_count,

@@ -119,3 +119,17 @@ def test_two_processes_writing_different_days_neither_deadlock_nor_duplicate(sto
         assert store.count_rows("credit", dt.date.fromisoformat(day)) == {
             "validation": 0, "drift": 2, "performance": 1, "operations": 1}
     assert set(store.read("drift", "credit")["run_id"]) == {"r14"}
+
+
+def test_two_processes_replacing_the_same_day_leave_one_copy(store):
+    import multiprocessing
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_days, args=(url, "credit", [DAY.isoformat()], 40)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    assert store.count_rows("credit", DAY) == {"validation": 0, "drift": 2, "performance": 1, "operations": 1}
