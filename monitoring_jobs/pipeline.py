@@ -57,6 +57,11 @@ class Workspace:
     def snapshot_path(self, model: str, day: dt.date) -> Path:
         return self.state_dir / "snapshots" / model / f"{day.isoformat()}.parquet"
 
+    def report_path(self, model: str, day: dt.date | str) -> Path:
+        """Where the renderer writes a model-day's report (linked from check results and alerts)."""
+        day = day if isinstance(day, str) else day.isoformat()
+        return self.reports_dir / model / day / "index.html"
+
     def outcomes_path(self, model: str, day: dt.date, stage: str) -> Path:
         return self.state_dir / "checks" / model / day.isoformat() / f"{stage}.json"
 
@@ -217,10 +222,9 @@ STAGE_ORDER = ("ingest", "drift", "performance", "operations")
 def load_outcomes(workspace: Workspace, model: str, day: dt.date,
                   stages: tuple[str, ...] = STAGE_ORDER) -> list[CheckOutcome]:
     """The check outcomes the given stages saved for the day, in stage order."""
-    folder = workspace.outcomes_path(model, day, "x").parent
     outcomes = []
     for stage in stages:
-        path = folder / f"{stage}.json"
+        path = workspace.outcomes_path(model, day, stage)
         if path.exists():
             for item in json.loads(path.read_text(encoding="utf-8")):
                 item["examples"] = tuple(item.get("examples", ()))

@@ -20,6 +20,7 @@ from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import compute_operations
 from monitoring_jobs.performance import compute_performance
 from monitoring_jobs.pipeline import (
+    STAGE_ORDER,
     IngestedDay,
     Workspace,
     clear_outcomes,
@@ -35,7 +36,7 @@ from monitoring_jobs.pipeline import (
 from monitoring_jobs.storage import DataNotFoundError
 from monitoring_jobs.validation import ProfiledSuite, ValidationContext, dtype_kind, outcomes_to_metrics, validate_day
 
-DOWNSTREAM_STAGES = ("drift", "performance", "operations")
+DOWNSTREAM_STAGES = STAGE_ORDER[1:]  # everything after ingest
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def ingest_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, sui
         ingested = read_inference(workspace, monitor, day)
     except DataNotFoundError as exc:
         ingested, missing = IngestedDay(pd.DataFrame()), exc
-    report = workspace.reports_dir / monitor.name / day.isoformat() / "index.html"
+    report = workspace.report_path(monitor.name, day)
     context = ValidationContext(
         day=day, suite=suite,
         reference_schema=None if suite is not None else previous_schema(workspace, monitor, day),

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from monitoring_jobs.config import DataSource, FileFormat
-from monitoring_jobs.storage import DataNotFoundError, ObjectStore, StorageError
+from monitoring_jobs.storage import DataNotFoundError, ObjectStore, StorageError, write_atomic
 
 DAY = dt.date(2026, 10, 5)
 ROWS = [{"request_id": "a", "x": 1.5}, {"request_id": "b", "x": None}, {"request_id": "c", "x": -2.0}]
@@ -85,9 +85,9 @@ def test_broken_files_give_errors_naming_the_file(store, tmp_path, name, content
     assert name in str(caught.value)
 
 
-def test_write_bytes_is_atomic_and_replaces(store, tmp_path):
+def test_write_atomic_creates_folders_and_replaces(tmp_path):
     target = tmp_path / "out" / "x.bin"
-    store.write_bytes(str(target), b"one")
-    store.write_bytes(str(target), b"two")
+    write_atomic(target, b"one")
+    write_atomic(target, b"two")
     assert target.read_bytes() == b"two"
     assert [p.name for p in target.parent.iterdir()] == ["x.bin"]

@@ -9,13 +9,13 @@ on later ticks and none is sent twice.
 
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 
 import dagster as dg
 
 from monitoring_jobs.alerts import AlertEngine, CheckEvaluation
 from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.defs.resources import AlertingResource, MonitoringResource
+from monitoring_jobs.pipeline import Workspace
 
 PAGE_SIZE = 200
 COMPLETED = {"SUCCEEDED", "FAILED"}
@@ -48,7 +48,7 @@ def check_records(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetChe
     return found, next_cursor
 
 
-def to_evaluation(instance: dg.DagsterInstance, record, reports_dir: Path) -> CheckEvaluation | None:
+def to_evaluation(instance: dg.DagsterInstance, record, workspace: Workspace) -> CheckEvaluation | None:
     """A check record as the engine's CheckEvaluation; None for an unpartitioned evaluation (not ours)."""
     evaluation = record.event.dagster_event.event_specific_data
     partition = evaluation.partition or record.partition
@@ -61,7 +61,7 @@ def to_evaluation(instance: dg.DagsterInstance, record, reports_dir: Path) -> Ch
     return CheckEvaluation(
         model=model, check=record.key.name, partition_date=partition, passed=bool(evaluation.passed),
         severity=evaluation.severity.value, description=evaluation.description or "",
-        report_path=str(reports_dir / model / partition / "index.html"), run_id=record.run_id,
+        report_path=str(workspace.report_path(model, partition)), run_id=record.run_id,
         record_id=record.id, evaluated_at=dt.datetime.fromtimestamp(record.create_timestamp, dt.UTC))
 
 
@@ -82,7 +82,7 @@ def build_alert_sensor(monitors: Sequence[MonitorConfig],
         engine.ensure_schema()
         now = dt.datetime.now(dt.UTC)
         records, next_cursor = check_records(context.instance, check_keys, int(context.cursor or 0))
-        evaluations = [e for e in (to_evaluation(context.instance, r, workspace.reports_dir) for r in records) if e]
+        evaluations = [e for e in (to_evaluation(context.instance, r, workspace) for r in records) if e]
         ingested = engine.ingest(evaluations, now)
         # The ingest committed (and is idempotent), so the cursor may move past these records.
         context.update_cursor(str(next_cursor))

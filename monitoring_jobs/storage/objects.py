@@ -119,16 +119,6 @@ class ObjectStore:
                                     "check the monitor's URI or whether the export for that day ran")
         return DayData(self.read_files(files, source.format), tuple(files))
 
-    def write_bytes(self, uri: str, data: bytes) -> str:
-        """Write a whole object; locally through a temp file and rename, so readers never see half a file."""
-        if "://" not in uri:
-            write_atomic(Path(uri), data)
-            return uri
-        fs, path = self._fs(uri)
-        with fs.open(path, "wb") as handle:
-            handle.write(data)
-        return uri
-
 
 def write_atomic(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and os.replace."""
