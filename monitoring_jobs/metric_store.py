@@ -39,6 +39,8 @@ def _metric_table(name: str) -> sa.Table:
         sa.Column("feature", sa.String(512), nullable=False, default=""),
         sa.Column("segment", sa.String(512), nullable=False, default=""),
         sa.Column("value", sa.Float, nullable=True),
+        sa.Column("value_lower", sa.Float, nullable=True),
+        sa.Column("value_upper", sa.Float, nullable=True),
         sa.Column("threshold", sa.Float, nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("detail", sa.Text, nullable=False, default=""),

@@ -28,7 +28,8 @@ class Metric:
 
     ``feature`` names the column it is about (drift) and ``segment`` the slice of rows
     (``"region=north"``); both are empty for whole-day figures. ``threshold`` is the bound
-    that was applied, if any. ``value`` is NaN when it could not be computed.
+    that was applied, if any. ``value`` is NaN when it could not be computed. ``lower``/``upper``
+    bound its confidence interval when it has one (a performance figure from few labels).
     """
 
     area: str  # "drift" | "performance" | "operations" | "validation"
@@ -39,22 +40,33 @@ class Metric:
     threshold: float | None = None
     status: Status = Status.INFO
     detail: str = ""
+    lower: float | None = None
+    upper: float | None = None
 
     @property
     def failed(self) -> bool:
         return self.status in (Status.WARN, Status.FAIL)
 
     def as_row(self) -> dict:
-        value = float(self.value)
         return {
             "metric": self.metric,
             "feature": self.feature,
             "segment": self.segment,
-            "value": value if math.isfinite(value) else None,
+            "value": _finite_or_none(self.value),
+            "value_lower": _finite_or_none(self.lower),
+            "value_upper": _finite_or_none(self.upper),
             "threshold": self.threshold,
             "status": self.status.value,
             "detail": self.detail,
         }
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    """Databases get NULL for a figure that could not be computed (NaN, inf) or does not exist."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
