@@ -173,6 +173,28 @@ def cmd_dagster_home(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """Migrate the monitoring database of MONITORING_DB_URL on purpose, or say which revision it is at."""
+    from monitoring_jobs.metric_store import create_engine
+    from monitoring_jobs.migrations import current_revision, describe_revision, downgrade_schema, upgrade_schema
+
+    engine = create_engine(load_settings().db_url)
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        if args.db_command == "current":
+            print(f"{where}: {describe_revision(current_revision(engine))}")
+        elif args.db_command == "upgrade":
+            print(f"{where}: {upgrade_schema(engine, revision=args.revision).describe()}")
+        else:
+            print(f"{where}: {downgrade_schema(engine, args.revision).describe()}")
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monitoring-jobs", description=__doc__)
     parser.add_argument("--home", help="project folder (default: $MONITORING_HOME or the current folder)")
@@ -217,6 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = commands.add_parser("dagster-home", help="create the project-local DAGSTER_HOME and print its path")
     sub.set_defaults(func=cmd_dagster_home)
+
+    sub = commands.add_parser("db", help="the monitoring database's schema migrations (MONITORING_DB_URL)")
+    db_commands = sub.add_subparsers(dest="db_command", required=True)
+    db_sub = db_commands.add_parser("upgrade", help="apply the migrations up to REVISION (default: head)")
+    db_sub.add_argument("revision", nargs="?", default="head")
+    db_commands.add_parser("current", help="print the database's revision")
+    db_sub = db_commands.add_parser("downgrade", help="revert to REVISION (base drops every table)")
+    db_sub.add_argument("revision")
+    sub.set_defaults(func=cmd_db)
     return parser
 
 

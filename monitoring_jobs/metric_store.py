@@ -4,6 +4,9 @@ One table per area (validation, drift, performance, operations) with the same co
 ``model_days`` with one summary row per model-day for the report index and Grafana. Every write
 replaces a model-day's rows in one transaction, so re-runs and backfills never duplicate rows and
 readers never see half a day.
+
+The tables are created and changed by the migrations in ``monitoring_jobs/migrations``: a change to them
+here needs a new revision there (``tests/test_migrations.py`` fails until both agree).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from monitoring_jobs.metrics import Metric
+from monitoring_jobs.migrations import upgrade_schema
 
 AREAS = ("validation", "drift", "performance", "operations")
 TABLE_NAMES = {
@@ -103,7 +107,8 @@ class MetricStore:
         self.engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
 
     def ensure_schema(self) -> None:
-        metadata.create_all(self.engine, checkfirst=True)
+        """Bring the database to the newest schema through the migrations (``monitoring_jobs.migrations``)."""
+        upgrade_schema(self.engine)
 
     def replace_day(self, model: str, day: dt.date, metrics: Iterable[Metric], *, run_id: str = "",
                     areas: Iterable[str] | None = None) -> dict[str, int]:

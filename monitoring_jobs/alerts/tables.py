@@ -10,6 +10,9 @@
   ingests on every backend (a row lock on PostgreSQL, the write lock on SQLite).
 
 Times are stored as UTC (SQLite keeps no offset) and read back as aware UTC datetimes.
+
+Like the metric tables, these are created and changed by the migrations in ``monitoring_jobs/migrations``;
+a change here needs a new revision there.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+
+from monitoring_jobs.migrations import upgrade_schema
 
 INGEST_LOCK = "ingest"
 PENDING = "pending"
@@ -36,7 +41,7 @@ def _model_check_day() -> list[sa.Column]:
 
 
 class AlertTables:
-    """The four tables, optionally inside ``schema``; ``ensure`` creates and verifies them."""
+    """The four tables, optionally inside ``schema`` (PostgreSQL); ``ensure`` migrates and verifies them."""
 
     def __init__(self, schema: str | None = None) -> None:
         self.metadata = sa.MetaData(schema=schema)
@@ -106,15 +111,9 @@ class AlertTables:
                       self.locks: ("name",)}
 
     def ensure(self, engine: sa.Engine) -> None:
-        """Create missing tables and the lock row; refuse tables of another shape rather than lose
-        the exactly-once keys."""
-        try:
-            self.metadata.create_all(engine, checkfirst=True)
-        except sa.exc.DBAPIError:
-            # Another process may have created them between the existence check and CREATE TABLE.
-            inspector = sa.inspect(engine)
-            if not all(inspector.has_table(table.name, schema=table.schema) for table in self._keys):
-                raise
+        """Bring the database to the newest schema and add the lock row. Refuse tables of another shape
+        (kept from before migrations, or altered by hand) rather than lose the exactly-once keys."""
+        upgrade_schema(engine, self.metadata.schema)
         inspector = sa.inspect(engine)
         for table, key in self._keys.items():
             _check_existing_table(engine, inspector, table, key)
@@ -132,16 +131,16 @@ def _check_existing_table(engine: sa.Engine, inspector, table: sa.Table, key: tu
     columns = {column["name"] for column in inspector.get_columns(table.name, schema=table.schema)}
     missing = sorted(set(table.columns.keys()) - columns)
     if missing:
-        raise RuntimeError(f"{where} lacks column(s) {missing}; it was made by another version: "
-                           "migrate it or drop it so it is created anew")
+        raise RuntimeError(f"{where} lacks column(s) {missing}: it was not made by monitoring-jobs' migrations; "
+                           "alter it to match monitoring_jobs/alerts/tables.py")
     unique_sets = [set(inspector.get_pk_constraint(table.name, schema=table.schema)["constrained_columns"]),
                    *(set(item["column_names"]) for item in inspector.get_unique_constraints(table.name,
                                                                                            schema=table.schema)),
                    *(set(index["column_names"]) for index in inspector.get_indexes(table.name, schema=table.schema)
                      if index["unique"])]
     if set(key) not in unique_sets:
-        raise RuntimeError(f"{where} has no unique key on {', '.join(key)}, so alerts could be sent twice; "
-                           "add it or drop the table so it is created anew")
+        raise RuntimeError(f"{where} has no unique key on {', '.join(key)}, so alerts could be sent twice: "
+                           "it was not made by monitoring-jobs' migrations; add the key")
 
 
 def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
