@@ -180,19 +180,96 @@ class Bound(_Strict):
         return (self.min is not None and value < self.min) or (self.max is not None and value > self.max)
 
 
-CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1", "log_loss")
-REGRESSION_METRICS = ("mae", "rmse", "r2")
+CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier_score",
+                          "ece")
+"""Binary classifier quality, each with a confidence interval; the confusion matrix counts come beside them."""
+MULTICLASS_METRICS = ("accuracy", "precision", "recall", "f1", "f1_weighted", "log_loss")
+"""Multiclass quality: precision, recall and ``f1`` are macro averages; per-class precision and recall come beside."""
+REGRESSION_METRICS = ("mae", "rmse", "mape", "r2", "mean_error", "residual_p05", "residual_p25", "residual_p50",
+                      "residual_p75", "residual_p95")
+"""Regression quality; ``mean_error`` and the residual quantiles are of ``label - prediction`` (positive: too low)."""
+ESTIMATED_METRICS = ("estimated_roc_auc", "estimated_accuracy", "estimated_precision", "estimated_recall",
+                     "estimated_f1")
+"""A binary classifier's performance estimated without labels (CBPE), from scores calibrated on the reference."""
+LOWER_IS_BETTER = frozenset({"log_loss", "brier_score", "ece", "mae", "rmse", "mape"})
+DEFAULT_SEGMENT_METRIC = {Task.BINARY_CLASSIFICATION: "roc_auc", Task.MULTICLASS_CLASSIFICATION: "f1",
+                          Task.REGRESSION: "mae"}
 OPERATIONAL_METRICS = ("row_count", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "error_rate",
                        "mean_confidence")
 
 
 class PerformanceConfig(_Strict):
-    """Thresholds on performance metrics, judged once at least ``min_labels`` labels have arrived."""
+    """Thresholds on performance metrics, judged once at least ``min_labels`` labels have arrived.
+
+    Every quality figure carries a ``confidence_level`` interval (Wilson for accuracy, precision and recall;
+    order statistics for residual quantiles; a seeded percentile bootstrap of ``bootstrap_resamples`` for the
+    rest), and a bound judges the interval, not the point: a figure fails only when its whole interval is on
+    the wrong side (for a ``min``, the upper end is below it). A point outside with an interval reaching back
+    inside is reported as too few labels to tell, so 40 labels do not raise the alarm 40,000 would.
+
+    Segments: every value of each ``columns.segments`` column with at least ``segment_min_support`` labeled
+    rows gets the metrics; ``worst_segment_<segment_metric>`` and ``segment_gap_<segment_metric>`` (best minus
+    worst) are judged by ``segment_thresholds``. ``class_probability_columns`` maps each class of a multiclass
+    model to the column with its probability, for log loss. ``estimate_without_labels`` runs CBPE for binary
+    classifiers when the reference carries labels.
+    """
 
     positive_label: int | str = 1
     decision_threshold: float = Field(default=0.5, gt=0, lt=1)
     min_labels: int = Field(default=30, ge=1)
     thresholds: dict[str, Bound] = Field(default_factory=dict)
+    confidence_level: float = Field(default=0.95, ge=0.5, lt=1)
+    bootstrap_resamples: int = Field(default=300, ge=50, le=10_000)
+    bootstrap_seed: int = Field(default=0, ge=0)
+    calibration_bins: int = Field(default=10, ge=2, le=100)
+    segment_min_support: int = Field(default=30, ge=1)
+    segment_metric: str | None = None
+    segment_thresholds: dict[str, Bound] = Field(default_factory=dict)
+    class_probability_columns: dict[str, str] = Field(default_factory=dict)
+    estimate_without_labels: bool = True
+
+    def fairness_metric(self, task: Task) -> str:
+        """The metric compared across segments: ``segment_metric``, else the task's usual one."""
+        return self.segment_metric or DEFAULT_SEGMENT_METRIC[task]
+
+
+def performance_metric_names(task: Task) -> tuple[str, ...]:
+    """The quality metrics computed for a task (label coverage and counts aside)."""
+    if task is Task.BINARY_CLASSIFICATION:
+        return CLASSIFICATION_METRICS
+    return MULTICLASS_METRICS if task is Task.MULTICLASS_CLASSIFICATION else REGRESSION_METRICS
+
+
+def _check_performance(task: Task, settings: PerformanceConfig, segments: list[str]) -> None:
+    """Threshold names must be metrics the task reports; segment settings must name something that exists."""
+    if task is Task.REGRESSION:
+        known = REGRESSION_METRICS
+    else:  # a multiclass bound on a binary-only metric is reported as not computed, not refused
+        known = tuple(dict.fromkeys((*CLASSIFICATION_METRICS, *MULTICLASS_METRICS)))
+    if task is Task.BINARY_CLASSIFICATION:
+        known = (*known, *ESTIMATED_METRICS)
+    unknown = set(settings.thresholds) - set(known) - {"label_coverage"}
+    if unknown:
+        raise ValueError(f"performance.thresholds: unknown metric(s) {sorted(unknown)} for a "
+                         f"{task.value} model; known: {', '.join((*known, 'label_coverage'))}")
+    comparable = [name for name in performance_metric_names(task)
+                  if name != "mean_error" and not name.startswith("residual_")]
+    metric = settings.fairness_metric(task)
+    if metric not in comparable:
+        raise ValueError(f"performance.segment_metric: '{metric}' cannot be compared across segments of a "
+                         f"{task.value} model; use one of {', '.join(comparable)}")
+    allowed = {f"worst_segment_{metric}", f"segment_gap_{metric}"}
+    unknown = set(settings.segment_thresholds) - allowed
+    if unknown:
+        raise ValueError(f"performance.segment_thresholds: unknown name(s) {sorted(unknown)}; with segment_metric "
+                         f"'{metric}' they are {' and '.join(sorted(allowed))}")
+    if settings.segment_thresholds and not segments:
+        raise ValueError("performance.segment_thresholds: there are no segments to compare; list columns under "
+                         "columns.segments")
+    if settings.class_probability_columns and task is not Task.MULTICLASS_CLASSIFICATION:
+        raise ValueError("performance.class_probability_columns: only a multiclass model has one probability "
+                         "per class; a binary classifier's is columns.score")
+
 
 
 class OperationsConfig(_Strict):
@@ -309,11 +386,7 @@ class MonitorConfig(_Strict):
             for name in names:
                 if name not in declared:
                     raise ValueError(f"{field}: unknown column '{name}'; declare it under 'columns' first")
-        known = CLASSIFICATION_METRICS if self.task is not Task.REGRESSION else REGRESSION_METRICS
-        unknown = set(self.performance.thresholds) - set(known) - {"label_coverage"}
-        if unknown:
-            raise ValueError(f"performance.thresholds: unknown metric(s) {sorted(unknown)} for a "
-                             f"{self.task.value} model; known: {', '.join((*known, 'label_coverage'))}")
+        _check_performance(self.task, self.performance, cols.segments)
         return self
 
     @property

@@ -179,7 +179,8 @@ class MetricStore:
 
     def _across_areas(self, model: str, start: dt.date | None, end: dt.date | None, *,
                       whole_day_only: bool = False) -> pd.DataFrame:
-        columns = ["partition_date", "area", "metric", "feature", "segment", "value", "threshold", "status"]
+        columns = ["partition_date", "area", "metric", "feature", "segment", "value", "value_lower", "value_upper",
+                   "threshold", "status"]
         frames = [self.read(area, model, start, end, whole_day_only=whole_day_only).assign(area=area)[columns]
                   for area in AREAS]
         non_empty = [frame for frame in frames if not frame.empty]

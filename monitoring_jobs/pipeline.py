@@ -246,7 +246,9 @@ def stored_metrics(workspace: Workspace, model: str, day: dt.date) -> list[Metri
             metrics.append(Metric(area=area, metric=row.metric, value=float("nan") if row.value is None else row.value,
                                   feature=row.feature, segment=row.segment,
                                   threshold=None if pd.isna(row.threshold) else float(row.threshold),
-                                  status=Status(row.status), detail=row.detail))
+                                  status=Status(row.status), detail=row.detail,
+                                  lower=None if pd.isna(row.value_lower) else float(row.value_lower),
+                                  upper=None if pd.isna(row.value_upper) else float(row.value_upper)))
     return metrics
 
 

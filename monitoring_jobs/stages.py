@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from monitoring_jobs.config import MonitorConfig, Severity
+from monitoring_jobs.config import MonitorConfig, Severity, Task
 from monitoring_jobs.drift import DriftReport, compute_drift
 from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import compute_operations
@@ -167,10 +167,25 @@ def drift_table(report: DriftReport) -> str:
     return "\n".join(rows)
 
 
+def calibration_reference(workspace: Workspace, monitor: MonitorConfig,
+                          day: dt.date) -> tuple[pd.DataFrame | None, str]:
+    """The labeled reference that CBPE calibrates a binary classifier's scores on, and what it is; a missing
+    reference leaves the estimate MISSING instead of failing the day's performance."""
+    if monitor.task is not Task.BINARY_CLASSIFICATION or not monitor.performance.estimate_without_labels:
+        return None, "performance is not estimated without labels for this monitor"
+    if monitor.reference.kind == "rolling":
+        return None, "a rolling reference is made of inference logs, which carry no labels"
+    try:
+        return load_reference(workspace, monitor, day)
+    except DataNotFoundError as exc:
+        return None, str(exc)
+
+
 def performance_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:
     current = read_validated_snapshot(workspace, monitor, day)
     labels = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date())
-    metrics = compute_performance(current, labels, monitor)
+    reference, described = calibration_reference(workspace, monitor, day)
+    metrics = compute_performance(current, labels, monitor, reference, described)
     coverage = next((m.value for m in metrics if m.metric == "label_coverage" and not m.segment), float("nan"))
     return StageResult(metrics, [metric_check("performance_thresholds", metrics, what="performance")],
                        {"label_rows": 0 if labels is None else len(labels), "label_coverage": coverage})

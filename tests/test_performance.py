@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn import metrics as sk
+from sklearn.calibration import calibration_curve
 
 from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.metrics import Status
@@ -36,19 +37,31 @@ def test_binary_metrics_equal_sklearn(seed):
     y = rng.integers(0, 2, 2000)
     score = np.clip(np.round(0.35 * y + rng.uniform(0, 0.65, y.size), 2), 0, 1)  # rounded: tied scores
     score[:3] = [0.0, 1.0, 0.5]  # extremes exercise log-loss clipping and the >= threshold rule
-    result = classification_metrics(y, score, threshold=0.5, positive_label=1)
+    result = classification_metrics(y, score, threshold=0.5, positive_label=1, bins=10)
     predicted = (score >= 0.5).astype(int)
+    (tn, fp), (fn, tp) = sk.confusion_matrix(y, predicted)
     expected = {
         "roc_auc": sk.roc_auc_score(y, score),
+        "pr_auc": sk.average_precision_score(y, score),
         "accuracy": sk.accuracy_score(y, predicted),
         "precision": sk.precision_score(y, predicted),
         "recall": sk.recall_score(y, predicted),
         "f1": sk.f1_score(y, predicted),
         "log_loss": sk.log_loss(y, score),
+        "brier_score": sk.brier_score_loss(y, score),
+        "ece": expected_calibration_error(y, score, bins=10),
+        "true_positives": tp, "false_positives": fp, "true_negatives": tn, "false_negatives": fn,
     }
     assert result.keys() == expected.keys()
     for name, value in expected.items():
         assert result[name] == pytest.approx(value, abs=TOLERANCE, rel=TOLERANCE), name
+
+
+def expected_calibration_error(y, score, bins: int) -> float:
+    """ECE from scikit-learn's reliability curve: per non-empty bin, |observed - predicted| weighted by its rows."""
+    observed, predicted = calibration_curve(y, score, n_bins=bins, strategy="uniform")
+    rows = np.bincount(np.searchsorted(np.linspace(0, 1, bins + 1)[1:-1], score), minlength=bins)
+    return float(np.sum(rows[rows > 0] / len(y) * np.abs(observed - predicted)))
 
 
 def test_string_labels_with_string_positive_label():
@@ -82,11 +95,17 @@ def test_multiclass_metrics_equal_sklearn_macro_with_zero_division_zero():
     rng = np.random.default_rng(6)
     y = rng.choice(["cat", "dog", "bird", "fish"], 1000, p=[0.4, 0.3, 0.2, 0.1])
     predicted = np.where(rng.uniform(size=1000) < 0.6, y, rng.choice(["cat", "dog", "bird", "eel"], 1000))
-    result = multiclass_metrics(y, predicted)  # "eel" is predicted but never a label; "fish" never predicted
+    classes = ("bird", "cat", "dog", "fish")
+    probabilities = rng.dirichlet(np.ones(4), 1000)
+    result = multiclass_metrics(y, predicted, probabilities, classes)  # "eel" is never a label; "fish" never predicted
     assert result["accuracy"] == pytest.approx(sk.accuracy_score(y, predicted), abs=TOLERANCE)
     for name, function in (("precision", sk.precision_score), ("recall", sk.recall_score), ("f1", sk.f1_score)):
         assert result[name] == pytest.approx(function(y, predicted, average="macro", zero_division=0),
                                              abs=TOLERANCE), name
+    assert result["f1_weighted"] == pytest.approx(sk.f1_score(y, predicted, average="weighted", zero_division=0),
+                                                  abs=TOLERANCE)
+    assert result["log_loss"] == pytest.approx(sk.log_loss(y, probabilities, labels=list(classes)), abs=TOLERANCE)
+    assert math.isnan(multiclass_metrics(y, predicted)["log_loss"])  # no probabilities: undefined
 
 
 def test_multiclass_labels_that_went_through_float_match_int_predictions():
@@ -97,10 +116,16 @@ def test_regression_metrics_equal_sklearn():
     rng = np.random.default_rng(7)
     y = rng.lognormal(12, 0.5, 3000)
     predicted = y * rng.normal(1, 0.1, y.size)
+    predicted[:2] = y[:2]  # zero errors
     result = regression_metrics(y, predicted)
     assert result["mae"] == pytest.approx(sk.mean_absolute_error(y, predicted), rel=TOLERANCE)
     assert result["rmse"] == pytest.approx(sk.root_mean_squared_error(y, predicted), rel=TOLERANCE)
+    assert result["mape"] == pytest.approx(sk.mean_absolute_percentage_error(y, predicted), rel=TOLERANCE)
     assert result["r2"] == pytest.approx(sk.r2_score(y, predicted), rel=TOLERANCE, abs=TOLERANCE)
+    residuals = y - predicted
+    assert result["mean_error"] == pytest.approx(float(np.mean(residuals)), rel=1e-9)  # positive: predicts too low
+    for name, quantile in (("residual_p05", 5), ("residual_p50", 50), ("residual_p95", 95)):
+        assert result[name] == pytest.approx(float(np.percentile(residuals, quantile)), rel=TOLERANCE), name
     assert math.isnan(regression_metrics([5.0, 5.0], [4.0, 6.0])["r2"])  # constant labels
 
 
@@ -115,7 +140,7 @@ def _inference():
     })
 
 
-def test_join_coverage_unknown_ids_and_duplicates():
+def test_join_coverage_and_duplicates():
     labels = pd.DataFrame({
         "request_id": ["r1", "r2", "r2", "r3", "zz9", "r4"],
         "label": [1, 1, 0, 1, 0, None],
@@ -130,7 +155,7 @@ def test_join_coverage_unknown_ids_and_duplicates():
     assert joined.predicted_rows == 4  # r3 has no score
     assert joined.labeled_rows == 2  # r1, r2 (r3 is labelled but has no score)
     assert joined.coverage == pytest.approx(2 / 4)
-    assert joined.unknown_label_ids == ("zz9",)
+    assert "zz9" not in set(joined.frame["request_id"])  # a label of another day adds no row
     assert joined.duplicate_labels == 1 and joined.null_labels == 1
     assert len(joined.frame) == len(_inference())
 
@@ -139,7 +164,7 @@ def test_join_without_labeled_at_keeps_the_last_row_and_matches_ids_as_text():
     inference = pd.DataFrame({"request_id": [101, 102], "score": [0.3, 0.8], "x": 1.0})
     labels = pd.DataFrame({"request_id": ["101", "101", "102"], "label": [1, 0, 1]})
     joined = join_labels(inference, labels, make_monitor())
-    assert joined.frame["label"].tolist() == [0, 1] and joined.unknown_label_ids == ()
+    assert joined.frame["label"].tolist() == [0, 1]
 
 
 def test_join_without_labels_and_with_broken_inputs():
@@ -168,7 +193,7 @@ def _day(rng, rows: int = 600):
 
 def test_whole_day_and_segments_equal_sklearn_on_the_same_rows():
     inference, labels = _day(np.random.default_rng(8))
-    monitor = make_monitor(segments=["region"], performance={"min_labels": 20})
+    monitor = make_monitor(segments=["region"], performance={"min_labels": 20, "segment_min_support": 20})
     metrics = by_key(compute_performance(inference, labels, monitor))
     merged = inference.merge(labels, on="request_id").dropna(subset=["score"])
     for segment, rows in [("", merged), *((f"region={r}", g) for r, g in merged.groupby("region"))]:
@@ -183,9 +208,8 @@ def test_whole_day_and_segments_equal_sklearn_on_the_same_rows():
     assert metrics[("label_coverage", "")].value == pytest.approx(len(merged) / scored.sum())
     small = metrics[("roc_auc", "region=<script>alert(1)</script>")]
     assert metrics[("labeled_rows", small.segment)].value < 20  # 5% of about 290 labelled rows
-    assert small.status is Status.MISSING and "min_labels=20" in small.detail
+    assert small.status is Status.MISSING and "segment_min_support=20" in small.detail
     assert not math.isnan(small.value)  # still computed, just not judged
-    assert metrics[("unknown_label_ids", "")].value == 0
 
 
 @pytest.mark.parametrize("bound, status", [
@@ -242,7 +266,7 @@ def test_regression_and_multiclass_days():
 def test_unjoinable_labels_give_missing_metrics_not_an_exception():
     inference, _ = _day(np.random.default_rng(13))
     metrics = compute_performance(inference, pd.DataFrame({"id": ["x"], "label": [1]}), make_monitor())
-    assert {m.metric for m in metrics} >= {"label_coverage", "labeled_rows", "unknown_label_ids", "roc_auc"}
+    assert {m.metric for m in metrics} >= {"label_coverage", "labeled_rows", "roc_auc"}
     assert all(m.status is Status.MISSING and "request id column" in m.detail for m in metrics)
 
 

@@ -480,12 +480,17 @@ def test_multiclass_measures_equal_sklearn_macro_on_labels_compared_as_text(pair
         assert result[name] == pytest.approx(expected), name
 
 
+EVERY_MEASURE = {"roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier_score", "ece",
+                 "true_positives", "false_positives", "true_negatives", "false_negatives", "mae", "rmse", "mape", "r2",
+                 "mean_error", "residual_p05", "residual_p25", "residual_p50", "residual_p75", "residual_p95"}
+
+
 @pytest.mark.parametrize("labels, outputs, undefined", [
-    ([], [], {"roc_auc", "accuracy", "precision", "recall", "f1", "log_loss", "mae", "rmse", "r2"}),
+    ([], [], EVERY_MEASURE),
     ([1, 1, 1], [0.2, 0.9, 0.4], {"roc_auc", "r2"}),
-    ([0, 0], [0.1, 0.7], {"roc_auc", "recall", "r2"}),
+    ([0, 0], [0.1, 0.7], {"roc_auc", "pr_auc", "recall", "r2"}),
     ([1, 0], [0.1, 0.2], {"precision"}),
-    ([0, 0], [0.1, 0.2], {"roc_auc", "precision", "recall", "f1", "r2"}),
+    ([0, 0], [0.1, 0.2], {"roc_auc", "pr_auc", "precision", "recall", "f1", "r2"}),
 ])
 def test_undefined_measures_are_nan_without_warnings(labels, outputs, undefined):
     """The module promises NaN, never a warning, where a measure is undefined (empty, one class, constant)."""

@@ -1,6 +1,8 @@
-"""Model performance once delayed labels arrive: label join, metric formulas, judged metrics."""
+"""Model performance once delayed labels arrive: label join, metric formulas with confidence intervals,
+segments and their fairness view, judged metrics, and the performance estimated without labels (CBPE)."""
 
 from monitoring_jobs.performance.compute import compute_performance
+from monitoring_jobs.performance.estimation import fit_calibration
 from monitoring_jobs.performance.labels import LabelJoin, LabelJoinError, join_labels
 from monitoring_jobs.performance.measures import classification_metrics, multiclass_metrics, regression_metrics
 
@@ -9,6 +11,7 @@ __all__ = [
     "LabelJoinError",
     "classification_metrics",
     "compute_performance",
+    "fit_calibration",
     "join_labels",
     "multiclass_metrics",
     "regression_metrics",

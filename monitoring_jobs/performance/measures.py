@@ -1,113 +1,253 @@
-"""Model quality measures on aligned arrays of labels and predictions, computed directly with numpy.
+"""Model quality measures, each written once for a matrix of row weights, computed directly with numpy.
 
-They equal scikit-learn's where scikit-learn is defined and return NaN (never raise, never warn)
-where the measure is undefined, so the caller can report *why* instead of a misleading 0.
+A sample (``BinarySample``, ``MulticlassSample``, ``RegressionSample``) holds one scope's aligned labels and
+outputs; ``measures(weights)`` takes ``weights`` of shape ``(R, n)``, R weightings of the same n rows, and
+returns one value per weighting for every measure. The point value is the weighting of all ones; a bootstrap
+resample is the weighting that counts how often each row was drawn (``intervals.py``), so the figure and its
+interval come from the same formula. With integer weights every measure equals scikit-learn's on the rows
+repeated that many times.
+
+Measures are NaN (never raise, never warn) where undefined, so the caller can report *why* instead of a
+misleading 0. Labels and outputs must not be null: the caller drops those rows first.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 NAN = float("nan")
+EPS = np.finfo(np.float64).eps
+RESIDUAL_QUANTILES = {"residual_p05": 0.05, "residual_p25": 0.25, "residual_p50": 0.5, "residual_p75": 0.75,
+                      "residual_p95": 0.95}
+CONFUSION_COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
-def classification_metrics(y_true, score, *, threshold: float, positive_label: int | str) -> dict[str, float]:
-    """Binary classifier quality from labels and positive-class probabilities.
-
-    A row is predicted positive when ``score >= threshold``. ``roc_auc`` is the Mann-Whitney form
-    ``(sum of positive ranks - P(P+1)/2) / (P N)`` with tied scores given their average rank
-    (equal to ``sklearn.metrics.roc_auc_score``); ``log_loss`` clips probabilities to
-    ``[eps, 1 - eps]`` with ``eps`` the float64 machine epsilon, as scikit-learn does.
-    Undefined, hence NaN: ``roc_auc`` with a single class, ``precision`` with no positive
-    prediction, ``recall`` with no positive label, ``f1`` with neither, everything when empty.
-    """
-    is_positive = _matches(y_true, positive_label)
-    score = np.asarray(score, dtype=np.float64)
-    predicted_positive = score >= threshold
-    size = is_positive.size
-    true_positive = int(np.count_nonzero(is_positive & predicted_positive))
-    false_positive = int(np.count_nonzero(~is_positive & predicted_positive))
-    false_negative = int(np.count_nonzero(is_positive & ~predicted_positive))
-    eps = np.finfo(np.float64).eps
-    clipped = np.clip(score, eps, 1.0 - eps)
-    return {
-        "roc_auc": _roc_auc(is_positive, score),
-        "accuracy": _ratio(size - false_positive - false_negative, size),
-        "precision": _ratio(true_positive, true_positive + false_positive),
-        "recall": _ratio(true_positive, true_positive + false_negative),
-        "f1": _ratio(2 * true_positive, 2 * true_positive + false_positive + false_negative),
-        "log_loss": float(-np.mean(np.where(is_positive, np.log(clipped), np.log1p(-clipped)))) if size else NAN,
-    }
+def unit_weights(size: int) -> np.ndarray:
+    """The weighting of the rows as they are: one row of ones."""
+    return np.ones((1, size))
 
 
-def multiclass_metrics(y_true, y_pred) -> dict[str, float]:
-    """Accuracy and macro-averaged precision, recall and F1 over every class seen in labels or predictions.
-
-    A class's precision (never predicted) or recall (never labelled) counts as 0 in the average,
-    which is scikit-learn's ``average="macro", zero_division=0``. Labels and predictions are compared
-    as text, integral numbers written without decimals, so label ``1.0`` (an int column that went
-    through NaN) matches prediction ``1``.
-    """
-    true_labels = _class_labels(y_true)
-    predicted_labels = _class_labels(y_pred)
-    if not true_labels.size:
-        return {"accuracy": NAN, "precision": NAN, "recall": NAN, "f1": NAN}
-    classes, codes = np.unique(np.concatenate((true_labels, predicted_labels)), return_inverse=True)
-    true_codes, predicted_codes = codes[:true_labels.size], codes[true_labels.size:]
-    count = classes.size
-    confusion = np.bincount(true_codes * count + predicted_codes, minlength=count * count).reshape(count, count)
-    hits = np.diag(confusion).astype(np.float64)
-    labelled = confusion.sum(axis=1)
-    predicted = confusion.sum(axis=0)
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Elementwise ratio, NaN where the denominator is 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, hits / predicted, 0.0)
-        recall = np.where(labelled > 0, hits / labelled, 0.0)
-        f1 = 2 * hits / (labelled + predicted)
-    return {
-        "accuracy": float(hits.sum() / true_labels.size),
-        "precision": float(precision.mean()),
-        "recall": float(recall.mean()),
-        "f1": float(f1.mean()),
-    }
+        return np.where(denominator != 0, numerator / np.where(denominator != 0, denominator, 1.0), NAN)
+
+
+class BinarySample:
+    """Labels and positive-class scores of a binary classifier; a row is predicted positive when
+    ``score >= threshold``.
+
+    ``roc_auc`` is the Mann-Whitney form (tied scores count half, equal to ``sklearn.metrics.roc_auc_score``);
+    ``pr_auc`` is average precision (``sklearn.metrics.average_precision_score``: precision at each distinct
+    score, weighted by the recall it adds); ``log_loss`` clips probabilities to ``[eps, 1 - eps]`` as
+    scikit-learn does; ``brier_score`` is the mean squared difference of score and outcome; ``ece``, the
+    expected calibration error, is ``sum_b |positives_b - sum of scores_b| / n`` over ``bins`` equal-width
+    score bins (scikit-learn's ``calibration_curve`` binning, scores clipped to [0, 1]).
+    Undefined, hence NaN: ``roc_auc`` with a single class, ``pr_auc`` and ``recall`` with no positive label,
+    ``precision`` with no positive prediction, ``f1`` with neither, everything when empty.
+    """
+
+    def __init__(self, y_true, score, *, threshold: float, positive_label: int | str, bins: int = 10) -> None:
+        self.is_positive = matches_label(y_true, positive_label)
+        self.score = np.asarray(score, dtype=np.float64)
+        self.size = self.score.size
+        positive = self.is_positive.astype(np.float64)
+        predicted = self.score >= threshold
+        # columns of W @ cells: TP, FP, TN, FN, positives, then the per-row log loss and squared error
+        clipped = np.clip(self.score, EPS, 1.0 - EPS)
+        with np.errstate(invalid="ignore", over="ignore"):
+            loss = -np.where(self.is_positive, np.log(clipped), np.log1p(-clipped))
+            squared = (self.score - positive) ** 2
+        self._cells = np.column_stack([
+            self.is_positive & predicted, ~self.is_positive & predicted, ~self.is_positive & ~predicted,
+            self.is_positive & ~predicted, positive, loss, squared]).astype(np.float64)
+        self._order = np.argsort(self.score, kind="stable")
+        ordered = self.score[self._order]
+        self._group_starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if self.size else ordered
+        probability = np.clip(np.nan_to_num(self.score, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        edges = np.linspace(0.0, 1.0, bins + 1)
+        one_hot = np.zeros((self.size, bins))
+        one_hot[np.arange(self.size), np.searchsorted(edges[1:-1], probability)] = 1.0
+        self._bin_gap = one_hot * (positive - probability)[:, None]
+
+    def measures(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        weights = np.atleast_2d(weights)
+        if not self.size:
+            empty = np.full(weights.shape[0], NAN)
+            return {name: empty for name in ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1",
+                                             "log_loss", "brier_score", "ece", *CONFUSION_COUNTS)}
+        tp, fp, tn, fn, positives, loss, squared = (weights @ self._cells).T
+        total = weights.sum(axis=1)
+        roc_auc, pr_auc = self._ranking(weights, positives, total - positives)
+        with np.errstate(invalid="ignore"):  # an infinite score times a zero weight
+            ece = np.abs(weights @ self._bin_gap).sum(axis=1)
+        return {
+            "roc_auc": roc_auc,
+            "pr_auc": pr_auc,
+            "accuracy": _divide(tp + tn, total),
+            "precision": _divide(tp, tp + fp),
+            "recall": _divide(tp, tp + fn),
+            "f1": _divide(2 * tp, 2 * tp + fp + fn),
+            "log_loss": _divide(loss, total),
+            "brier_score": _divide(squared, total),
+            "ece": _divide(ece, total),
+            "true_positives": tp, "false_positives": fp, "true_negatives": tn, "false_negatives": fn,
+        }
+
+    def _ranking(self, weights: np.ndarray, positives: np.ndarray,
+                 negatives: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ROC AUC and average precision from the weight of each class at each distinct score."""
+        ordered = weights[:, self._order]
+        is_positive = self.is_positive[self._order]
+        group_positive = np.add.reduceat(np.where(is_positive, ordered, 0.0), self._group_starts, axis=1)
+        group_negative = np.add.reduceat(np.where(is_positive, 0.0, ordered), self._group_starts, axis=1)
+        negatives_below = np.cumsum(group_negative, axis=1) - group_negative
+        pairs = (group_positive * (negatives_below + 0.5 * group_negative)).sum(axis=1)
+        roc_auc = np.where((positives > 0) & (negatives > 0), _divide(pairs, positives * negatives), NAN)
+        # average precision walks the scores from the highest down
+        found = np.cumsum(group_positive[:, ::-1], axis=1)
+        flagged = found + np.cumsum(group_negative[:, ::-1], axis=1)
+        gained = group_positive[:, ::-1]
+        precision_gain = np.where(gained > 0, gained * _divide(found, flagged), 0.0)
+        return roc_auc, _divide(precision_gain.sum(axis=1), positives)
+
+
+class MulticlassSample:
+    """Labels and predicted classes of a multiclass model, with class probabilities when known.
+
+    Classes are every value seen in the labels or predictions, compared as text with integral numbers
+    written without decimals (label ``1.0`` matches prediction ``1``). Precision, recall and ``f1`` are
+    macro averages over the classes present, a class's undefined precision or recall counting as 0
+    (scikit-learn's ``average="macro", zero_division=0``); ``f1_weighted`` weights each class's F1 by its
+    labelled rows. ``log_loss`` needs ``probabilities`` (rows x ``probability_classes``); it is NaN when they
+    are not given or a label has no probability column. Probabilities are clipped to ``[eps, 1 - eps]``
+    and not renormalised, as in scikit-learn.
+    """
+
+    def __init__(self, y_true, y_pred, probabilities: np.ndarray | None = None,
+                 probability_classes: tuple[str, ...] = ()) -> None:
+        true_labels, predicted_labels = class_labels(y_true), class_labels(y_pred)
+        self.size = true_labels.size
+        self.classes, codes = np.unique(np.concatenate((true_labels, predicted_labels)), return_inverse=True)
+        self._cells = codes[:self.size] * self.classes.size + codes[self.size:]
+        self._loss = None
+        if probabilities is not None and self.size:
+            column = {name: index for index, name in enumerate(probability_classes)}
+            positions = np.array([column.get(label, -1) for label in true_labels])
+            if (positions >= 0).all():
+                chosen = np.asarray(probabilities, dtype=np.float64)[np.arange(self.size), positions]
+                self._loss = -np.log(np.clip(chosen, EPS, 1.0 - EPS))
+
+    def confusion(self, weights: np.ndarray) -> np.ndarray:
+        """``(R, classes, classes)``: weight of rows labelled i (axis 1) and predicted j (axis 2)."""
+        weights = np.atleast_2d(weights)
+        count, cells = self.classes.size, self.classes.size ** 2
+        offsets = (np.arange(weights.shape[0]) * cells)[:, None]
+        flat = np.bincount((self._cells[None, :] + offsets).ravel(), weights=weights.ravel(),
+                           minlength=weights.shape[0] * cells)
+        return flat.reshape(weights.shape[0], count, count)
+
+    def measures(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        weights = np.atleast_2d(weights)
+        if not self.size:
+            empty = np.full(weights.shape[0], NAN)
+            return {name: empty for name in ("accuracy", "precision", "recall", "f1", "f1_weighted", "log_loss")}
+        confusion = self.confusion(weights)
+        hits = np.diagonal(confusion, axis1=1, axis2=2)
+        labelled, predicted = confusion.sum(axis=2), confusion.sum(axis=1)
+        present = (labelled + predicted) > 0
+        classes_present = present.sum(axis=1)
+        precision = np.nan_to_num(_divide(hits, predicted))
+        recall = np.nan_to_num(_divide(hits, labelled))
+        f1 = np.nan_to_num(_divide(2 * hits, labelled + predicted))
+        total = labelled.sum(axis=1)
+        loss = _divide(weights @ self._loss, total) if self._loss is not None else np.full(total.shape, NAN)
+        return {
+            "accuracy": _divide(hits.sum(axis=1), total),
+            "precision": _divide(precision.sum(axis=1), classes_present),
+            "recall": _divide(recall.sum(axis=1), classes_present),
+            "f1": _divide(f1.sum(axis=1), classes_present),
+            "f1_weighted": _divide((f1 * labelled).sum(axis=1), total),
+            "log_loss": loss,
+        }
+
+
+class RegressionSample:
+    """Labels and predictions of a regression model; ``residual = label - prediction``.
+
+    ``mae``, ``rmse``, ``mape`` (``|residual| / max(|label|, eps)``, as scikit-learn) and
+    ``r2 = 1 - sum residual^2 / sum (label - mean label)^2``; ``mean_error`` is the mean residual (the bias:
+    positive when the model predicts too low). ``r2`` is NaN when the labels are constant (scikit-learn's
+    ``force_finite=False`` gives NaN or -inf there; its default silently substitutes 1.0 or 0.0); constancy is
+    tested on the labels themselves, since the mean of [0.1, 0.1, 0.1] is not exactly 0.1 and the tiny
+    positive spread would turn r2 into about -5e31.
+    """
+
+    def __init__(self, y_true, y_pred) -> None:
+        self.y_true = np.asarray(y_true, dtype=np.float64)
+        self.residuals = self.y_true - np.asarray(y_pred, dtype=np.float64)
+        self.size = self.residuals.size
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._cells = np.column_stack([np.abs(self.residuals), self.residuals ** 2,
+                                           np.abs(self.residuals) / np.maximum(np.abs(self.y_true), EPS),
+                                           self.residuals, self.y_true])
+
+    def measures(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        weights = np.atleast_2d(weights)
+        if not self.size:
+            return {name: np.full(weights.shape[0], NAN) for name in ("mae", "rmse", "mape", "r2", "mean_error")}
+        total = weights.sum(axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf - inf and squares past 1.8e308 are float64's
+            absolute, squared, relative, residual, label_sum = (weights @ self._cells).T
+            mean_label = _divide(label_sum, total)
+            spread = (weights * (self.y_true[None, :] - mean_label[:, None]) ** 2).sum(axis=1)
+            drawn = weights > 0
+            varies = (np.where(drawn, self.y_true, -np.inf).max(axis=1)
+                      > np.where(drawn, self.y_true, np.inf).min(axis=1))
+            r2 = np.where(varies & (spread > 0), 1.0 - _divide(squared, np.where(spread > 0, spread, 1.0)), NAN)
+            return {
+                "mae": _divide(absolute, total),
+                "rmse": np.sqrt(_divide(squared, total)),
+                "mape": _divide(relative, total),
+                "r2": r2,
+                "mean_error": _divide(residual, total),
+            }
+
+    def residual_quantiles(self) -> dict[str, float]:
+        """Quantiles of the residuals (numpy's default linear interpolation); NaN when empty."""
+        if not self.size:
+            return dict.fromkeys(RESIDUAL_QUANTILES, NAN)
+        with np.errstate(invalid="ignore"):
+            values = np.quantile(self.residuals, list(RESIDUAL_QUANTILES.values()))
+        return {name: float(value) for name, value in zip(RESIDUAL_QUANTILES, values)}
+
+
+def _point(measures: dict[str, np.ndarray]) -> dict[str, float]:
+    return {name: float(values[0]) for name, values in measures.items()}
+
+
+def classification_metrics(y_true, score, *, threshold: float, positive_label: int | str,
+                           bins: int = 10) -> dict[str, float]:
+    """Binary classifier quality and confusion counts from labels and positive-class probabilities."""
+    sample = BinarySample(y_true, score, threshold=threshold, positive_label=positive_label, bins=bins)
+    return _point(sample.measures(unit_weights(sample.size)))
+
+
+def multiclass_metrics(y_true, y_pred, probabilities: np.ndarray | None = None,
+                       probability_classes: tuple[str, ...] = ()) -> dict[str, float]:
+    """Multiclass quality of aligned labels and predicted classes (see ``MulticlassSample``)."""
+    sample = MulticlassSample(y_true, y_pred, probabilities, probability_classes)
+    return _point(sample.measures(unit_weights(sample.size)))
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
-    """``mae = mean|e|``, ``rmse = sqrt(mean e^2)``, ``r2 = 1 - sum e^2 / sum (y - mean y)^2`` with ``e = y - y_hat``.
-
-    ``r2`` is NaN when the labels are constant (scikit-learn's ``force_finite=False`` gives NaN
-    or -inf there; its default silently substitutes 1.0 or 0.0). Constancy is tested on the labels
-    themselves: the mean of [0.1, 0.1, 0.1] is not exactly 0.1, so ``sum (y - mean y)^2`` is a tiny
-    positive number that would turn r2 into about -5e31.
-    """
-    y_true = np.asarray(y_true, dtype=np.float64)
-    errors = y_true - np.asarray(y_pred, dtype=np.float64)
-    if not errors.size:
-        return {"mae": NAN, "rmse": NAN, "r2": NAN}
-    total = float(np.sum((y_true - y_true.mean()) ** 2))
-    squared = float(np.sum(errors ** 2))
-    return {
-        "mae": float(np.mean(np.abs(errors))),
-        "rmse": float(np.sqrt(squared / errors.size)),
-        "r2": 1.0 - squared / total if total > 0 and y_true.min() < y_true.max() else NAN,
-    }
+    """Regression quality and residual quantiles of aligned labels and predictions."""
+    sample = RegressionSample(y_true, y_pred)
+    return {**_point(sample.measures(unit_weights(sample.size))), **sample.residual_quantiles()}
 
 
-def _roc_auc(is_positive: np.ndarray, score: np.ndarray) -> float:
-    positives = int(np.count_nonzero(is_positive))
-    negatives = is_positive.size - positives
-    if not positives or not negatives:
-        return NAN
-    positive_rank_sum = float(rankdata(score)[is_positive].sum())
-    return (positive_rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
-
-
-def _ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else NAN
-
-
-def _matches(labels, positive_label: int | str) -> np.ndarray:
+def matches_label(labels, positive_label: int | str) -> np.ndarray:
     """Which labels are the positive class; numbers compare as numbers (so 1, 1.0 and "1" agree)."""
     series = pd.Series(labels)
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -116,12 +256,12 @@ def _matches(labels, positive_label: int | str) -> np.ndarray:
         except ValueError:
             raise ValueError(f"positive_label '{positive_label}' is not a number, but the labels are numeric") from None
         return series.to_numpy(dtype=np.float64, na_value=np.nan) == wanted
-    wanted = _class_labels(pd.Series([positive_label]))[0]
+    wanted = class_labels(pd.Series([positive_label]))[0]
     # pandas compares the objects one by one; numpy's == would make ``wanted`` a NUL-stripping str array.
-    return pd.Series(_class_labels(series), dtype=object).eq(wanted).to_numpy(dtype=bool)
+    return pd.Series(class_labels(series), dtype=object).eq(wanted).to_numpy(dtype=bool)
 
 
-def _class_labels(values) -> np.ndarray:
+def class_labels(values) -> np.ndarray:
     """Labels as text; integral numbers without a decimal part, booleans as 0/1.
 
     Text stays in an object array: numpy's fixed-width ``str`` dtype drops trailing NUL characters,

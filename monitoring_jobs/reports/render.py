@@ -26,6 +26,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from monitoring_jobs.config import (
     CLASSIFICATION_METRICS,
+    ESTIMATED_METRICS,
+    MULTICLASS_METRICS,
     REGRESSION_METRICS,
     Bound,
     MonitorConfig,
@@ -56,6 +58,8 @@ METHOD_LABELS = {  # the first key found in a metric name wins; "ks" is last, be
 METRIC_LABELS = {
     "roc_auc": "ROC AUC", "accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1",
     "log_loss": "log loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "row_count": "rows",
+    "pr_auc": "PR AUC", "brier_score": "Brier score", "ece": "expected calibration error", "mape": "MAPE",
+    "f1_weighted": "weighted F1", "mean_error": "mean error",
     "latency_p50_ms": "p50 latency", "latency_p95_ms": "p95 latency", "latency_p99_ms": "p99 latency",
     "error_rate": "error rate", "mean_confidence": "mean confidence", "label_coverage": "label coverage",
 }
@@ -66,7 +70,10 @@ HEADLINE_OPERATIONS = ("latency_p95_ms", "error_rate")
 VERDICT_METRICS = ("drift_detected", "prediction_drift", "dataset_drift", "check_passed")  # 1/0, shown as yes/no
 CHECK_VERDICT_METRIC = "check_passed"  # repeats a row of the checks table, so not listed again beneath it
 STATUS_ORDER = {Status.FAIL: 0, Status.WARN: 1, Status.MISSING: 2, Status.OK: 3, Status.INFO: 4}
-PERFORMANCE_GRID_METRICS = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS, "label_coverage", "labeled_rows")
+PERFORMANCE_GRID_METRICS = tuple(dict.fromkeys((
+    *CLASSIFICATION_METRICS, *MULTICLASS_METRICS, *(m for m in REGRESSION_METRICS if not m.startswith("residual_")),
+    "label_coverage", "labeled_rows")))
+FAIRNESS_PREFIXES = ("worst_segment_", "segment_gap_")  # the segment fairness view (performance/segments.py)
 # A check whose name contains the word belongs to that section ("feature_drift", "operational_thresholds");
 # every other check is a data-quality (validation) check.
 CHECK_NAME_AREAS = {"drift": "drift", "performance": "performance", "operation": "operations"}
@@ -134,7 +141,22 @@ def format_value(metric: str, value: float | None) -> str:
 
 
 def metric_label(metric: str) -> str:
+    if metric.startswith("estimated_"):
+        return "estimated " + metric_label(metric.removeprefix("estimated_"))
     return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
+def interval_text(metric: Metric) -> str:
+    """"[0.79, 0.83]": the figure's confidence interval, or "" when it has none."""
+    ends = (metric.lower, metric.upper)
+    if any(end is None or not math.isfinite(end) for end in ends):
+        return ""
+    return f"[{format_value(metric.metric, metric.lower)}, {format_value(metric.metric, metric.upper)}]"
+
+
+def value_with_interval(metric: Metric) -> str:
+    return " ".join(part for part in (format_value(metric.metric, metric.value), interval_text(metric)) if part)
+
 
 
 def capitalised(text: str) -> str:
@@ -288,7 +310,7 @@ def _bound_of(monitor: MonitorConfig, metric: Metric) -> Bound | None:
 
 def _metric_row(monitor: MonitorConfig, metric: Metric) -> MetricRow:
     return MetricRow(capitalised(metric_label(metric.metric)), metric.feature, metric.segment,
-                     format_value(metric.metric, metric.value),
+                     value_with_interval(metric),
                      bound_text(metric.metric, _bound_of(monitor, metric), metric.threshold),
                      _badge(metric.status), metric.detail)
 
@@ -297,7 +319,7 @@ def _metric_phrase(monitor: MonitorConfig, metric: Metric) -> str:
     """"recall for region=north 0.41 against a minimum of 0.50": one figure named in a sentence."""
     where = f" for {metric.segment}" if metric.segment else f" of {metric.feature}" if metric.feature else ""
     limit = against_text(metric.metric, _bound_of(monitor, metric), metric.threshold)
-    return f"{metric_label(metric.metric)}{where} {format_value(metric.metric, metric.value)}" + (
+    return f"{metric_label(metric.metric)}{where} {value_with_interval(metric)}" + (
         f" {limit}" if limit else "")
 
 
@@ -490,6 +512,36 @@ def _operations_sentence(monitor: MonitorConfig, metrics: list[Metric]) -> str:
 class PerformanceCell:
     text: str
     badge: Badge
+    interval: str = ""
+
+
+@dataclass(frozen=True)
+class EstimationRow:
+    """An estimated figure (CBPE, no labels needed) beside the realized one computed from the labels."""
+
+    name: str
+    estimated: PerformanceCell
+    realized: PerformanceCell
+
+
+def _estimation_rows(metrics: list[Metric]) -> list[EstimationRow]:
+    overall = _whole_day(metrics)
+    rows = []
+    for name in ESTIMATED_METRICS:
+        if name not in overall:
+            continue
+        estimated, realized = overall[name], overall.get(name.removeprefix("estimated_"))
+        rows.append(EstimationRow(
+            capitalised(metric_label(name.removeprefix("estimated_"))),
+            PerformanceCell(format_value(name, estimated.value), _badge(estimated.status), interval_text(estimated)),
+            PerformanceCell(format_value(realized.metric, realized.value), _badge(realized.status),
+                            interval_text(realized)) if realized else PerformanceCell("—", BADGES["info"])))
+    return rows
+
+
+def _is_fairness(metric: Metric) -> bool:
+    return metric.metric.startswith(FAIRNESS_PREFIXES)
+
 
 
 @dataclass(frozen=True)
@@ -503,7 +555,7 @@ class PerformanceTable:
 
 def _performance_table(monitor: MonitorConfig, metrics: list[Metric]) -> PerformanceTable | None:
     """The task's metrics, label coverage and labeled rows; other label figures go to a plain table."""
-    metrics = [m for m in metrics if m.metric in PERFORMANCE_GRID_METRICS]
+    metrics = [m for m in metrics if m.metric in PERFORMANCE_GRID_METRICS and not m.feature]
     if not metrics:
         return None
     names = sorted({m.metric for m in metrics}, key=PERFORMANCE_GRID_METRICS.index)
@@ -512,8 +564,8 @@ def _performance_table(monitor: MonitorConfig, metrics: list[Metric]) -> Perform
     empty = PerformanceCell("—", BADGES["info"])
     rows = []
     for segment in ["", *segments]:
-        row = [PerformanceCell(format_value(n, cells[segment, n].value), _badge(cells[segment, n].status))
-               if (segment, n) in cells else empty for n in names]
+        row = [PerformanceCell(format_value(n, cells[segment, n].value), _badge(cells[segment, n].status),
+                               interval_text(cells[segment, n])) if (segment, n) in cells else empty for n in names]
         rows.append((segment or "Overall", row))
     thresholds = {m.metric: m.threshold for m in metrics if m.threshold is not None}
     bounds = [bound_text(n, monitor.performance.thresholds.get(n), thresholds.get(n)) for n in names]
@@ -599,8 +651,10 @@ def _trend_rows(history: pd.DataFrame, metrics: list[Metric], day: dt.date) -> p
     first = day - dt.timedelta(days=TREND_DAYS - 1)
     earlier = history[(history["partition_date"] >= first) & (history["partition_date"] < day)]
     today = pd.DataFrame([{"partition_date": day, "area": m.area, "metric": m.metric, "feature": m.feature,
-                           "segment": m.segment, "value": m.value} for m in metrics],
-                         columns=["partition_date", "area", "metric", "feature", "segment", "value"])
+                           "segment": m.segment, "value": m.value, "value_lower": m.lower, "value_upper": m.upper}
+                          for m in metrics],
+                         columns=["partition_date", "area", "metric", "feature", "segment", "value", "value_lower",
+                                  "value_upper"])
     return pd.concat([earlier, today], ignore_index=True) if not today.empty else earlier
 
 
@@ -639,8 +693,11 @@ def performance_panel(monitor: MonitorConfig, rows: pd.DataFrame, metric: str,
     else:
         note = (f"No confidence band for {label}: it is not a plain share of labeled rows and its step reports "
                 f"no interval ({metric}_lower / {metric}_upper).")
-    panel = charts.TrendPanel(title, [series], limit_lines(metric, monitor.performance.thresholds.get(metric)),
-                              percent=is_share(metric))
+    estimated = trend_series(rows, "performance", f"estimated_{metric}")  # CBPE, known before the labels
+    if estimated is not None:
+        note += f" The estimated {label} needs no labels: it covers the days whose labels have not arrived yet."
+    panel = charts.TrendPanel(title, [series, *([estimated] if estimated else [])],
+                              limit_lines(metric, monitor.performance.thresholds.get(metric)), percent=is_share(metric))
     return panel, note
 
 
@@ -826,8 +883,11 @@ def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
         "blocked": report.current is None,
         "performance": performance,
         "performance_table": _performance_table(monitor, by_area.get("performance", [])),
+        "performance_estimation": _estimation_rows(by_area.get("performance", [])),
+        "performance_fairness": [_metric_row(monitor, m) for m in by_area.get("performance", []) if _is_fairness(m)],
         "performance_other": [_metric_row(monitor, m) for m in by_area.get("performance", [])
-                              if m.metric not in PERFORMANCE_GRID_METRICS],
+                              if (m.metric not in PERFORMANCE_GRID_METRICS or m.feature)
+                              and m.metric not in ESTIMATED_METRICS and not _is_fairness(m)],
         "performance_chart": performance_chart,
         "coverage_chart": coverage_chart,
         "trend_days": TREND_DAYS,

@@ -22,11 +22,14 @@ and the regression errors are not shares at all; they get a band only when their
 ``<metric>_lower``/``<metric>_upper``."""
 
 
-def whole_day_values(rows: pd.DataFrame, area: str, metric: str) -> dict[dt.date, float]:
-    """Finite whole-day values of one metric by day, oldest first; a later row for the same day wins."""
+def whole_day_values(rows: pd.DataFrame, area: str, metric: str, column: str = "value") -> dict[dt.date, float]:
+    """Finite whole-day values of one metric by day, oldest first; a later row for the same day wins.
+    ``column`` picks the figure (``value``) or an end of its interval (``value_lower``, ``value_upper``)."""
+    if column not in rows.columns:
+        return {}
     picked = rows[(rows["area"] == area) & (rows["metric"] == metric) & (rows["feature"] == "")
                   & (rows["segment"] == "")]
-    values = picked["value"].to_numpy(dtype=float, na_value=np.nan)
+    values = pd.to_numeric(picked[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     finite = np.isfinite(values)
     by_day = dict(zip(picked["partition_date"].to_numpy()[finite], values[finite].tolist()))
     return dict(sorted(by_day.items()))
@@ -56,11 +59,14 @@ class Band:
 
 
 def confidence_band(rows: pd.DataFrame, area: str, metric: str) -> Band | None:
-    """Bounds the metric's step reported, else a Wilson band for shares of labeled rows, else None."""
-    lower = whole_day_values(rows, area, f"{metric}_lower")
-    upper = whole_day_values(rows, area, f"{metric}_upper")
-    if lower.keys() & upper.keys():
-        return Band(lower, upper, "interval reported with the metric")
+    """The interval stored with the metric (``value_lower``/``value_upper``, or ``<metric>_lower``/``_upper``
+    rows), else a Wilson band for shares of labeled rows, else None."""
+    for lower, upper in ((whole_day_values(rows, area, metric, "value_lower"),
+                          whole_day_values(rows, area, metric, "value_upper")),
+                         (whole_day_values(rows, area, f"{metric}_lower"),
+                          whole_day_values(rows, area, f"{metric}_upper"))):
+        if lower.keys() & upper.keys():
+            return Band(lower, upper, "interval reported with the metric")
     if metric not in SHARES_OF_LABELED_ROWS:
         return None
     values = whole_day_values(rows, area, metric)

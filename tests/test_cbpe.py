@@ -1,0 +1,116 @@
+"""Performance estimated without labels (CBPE): the expected confusion matrix and ROC AUC against scikit-learn,
+estimates against realized values on calibrated data, and the estimate moving with the population."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as sk
+
+from monitoring_jobs.metrics import Status
+from monitoring_jobs.performance import compute_performance, fit_calibration
+from monitoring_jobs.performance.estimation import EstimationSample
+from monitoring_jobs.performance.measures import unit_weights
+from tests.helpers import build_monitor, by_key
+
+ESTIMATED = ("estimated_roc_auc", "estimated_accuracy", "estimated_precision", "estimated_recall", "estimated_f1")
+
+
+def calibrated_rows(rng, rows: int, spread: float = 1.6, prefix: str = "r") -> tuple[pd.DataFrame, np.ndarray]:
+    """Scores that are the true probability of the label: log-odds N(-0.5, spread)."""
+    score = 1 / (1 + np.exp(-rng.normal(-0.5, spread, rows)))
+    label = (rng.uniform(size=rows) < score).astype(int)
+    return pd.DataFrame({"request_id": [f"{prefix}{i}" for i in range(rows)], "score": score, "x": 1.0}), label
+
+
+def reference_frame(seed: int = 0, rows: int = 20_000) -> pd.DataFrame:
+    frame, label = calibrated_rows(np.random.default_rng(seed), rows, prefix="ref")
+    return frame.assign(label=label)
+
+
+def expected_labels(scores: np.ndarray, probabilities: np.ndarray):
+    """Each row twice, labelled 1 with weight p and 0 with weight 1 - p: its expected outcome as a weighted set."""
+    return np.r_[np.ones(scores.size), np.zeros(scores.size)], np.r_[scores, scores], \
+        np.r_[probabilities, 1 - probabilities]
+
+
+def test_expected_confusion_matrix_and_roc_auc_equal_sklearn_on_the_expected_labels():
+    rng = np.random.default_rng(1)
+    scores = np.round(rng.uniform(size=3000), 2)  # ties
+    probabilities = scores ** 1.3  # a calibration map: monotone, one probability per score
+    estimate = {name: float(values[0]) for name, values in
+                EstimationSample(scores, probabilities, 0.4).measures(unit_weights(scores.size)).items()}
+    y, s, weight = expected_labels(scores, probabilities)
+    called = (s >= 0.4).astype(int)
+    (tn, fp), (fn, tp) = sk.confusion_matrix(y, called, sample_weight=weight)
+    expected = {"true_positives": tp, "false_positives": fp, "true_negatives": tn, "false_negatives": fn,
+                "accuracy": sk.accuracy_score(y, called, sample_weight=weight),
+                "precision": sk.precision_score(y, called, sample_weight=weight),
+                "recall": sk.recall_score(y, called, sample_weight=weight),
+                "f1": sk.f1_score(y, called, sample_weight=weight),
+                "roc_auc": sk.roc_auc_score(y, s, sample_weight=weight)}
+    for name, value in expected.items():
+        assert estimate[name] == pytest.approx(value, rel=1e-9, abs=1e-9), name
+
+
+def test_calibration_is_isotonic_on_the_reference_labels():
+    reference = reference_frame()
+    calibration = fit_calibration(reference, build_monitor())
+    probabilities = calibration.probabilities(reference["score"].to_numpy())
+    assert calibration.rows == len(reference)
+    assert (np.diff(probabilities[np.argsort(reference["score"].to_numpy())]) >= 0).all()
+    assert probabilities.mean() == pytest.approx(reference["label"].mean(), abs=1e-9)  # isotonic keeps the mean
+    assert calibration.probabilities(np.array([-3.0, 7.0])).tolist() == [probabilities.min(), probabilities.max()]
+
+
+def test_on_calibrated_scores_the_estimate_is_within_002_of_the_realized_value():
+    day, label = calibrated_rows(np.random.default_rng(2), 20_000)
+    labels = pd.DataFrame({"request_id": day["request_id"], "label": label})
+    metrics = by_key(compute_performance(day, labels, build_monitor(), reference_frame(), "reference file"))
+    for name in ESTIMATED:
+        estimated, realized = metrics[(name, "")], metrics[(name.removeprefix("estimated_"), "")]
+        assert abs(estimated.value - realized.value) < 0.02, name
+        assert estimated.lower < estimated.value < estimated.upper
+        assert f"realized {realized.value:.4g} on 20000 labeled rows" in estimated.detail
+
+
+def test_the_estimate_falls_before_any_label_when_the_population_moves_where_the_model_is_unsure():
+    monitor = build_monitor(performance={"thresholds": {"estimated_roc_auc": {"min": 0.75, "severity": "ERROR"}}})
+    clear, clear_labels = calibrated_rows(np.random.default_rng(3), 3000)
+    unsure, unsure_labels = calibrated_rows(np.random.default_rng(4), 3000, spread=0.5)  # log-odds near 0
+    reference = reference_frame()
+    before = by_key(compute_performance(clear, None, monitor, reference, "reference file"))
+    after = by_key(compute_performance(unsure, None, monitor, reference, "reference file"))
+    assert before[("labeled_rows", "")].value == after[("labeled_rows", "")].value == 0
+    assert before[("estimated_roc_auc", "")].status is Status.OK
+    assert after[("estimated_roc_auc", "")].status is Status.FAIL and after[("estimated_roc_auc", "")].upper < 0.75
+    assert "no realized value yet (0 labeled rows)" in after[("estimated_roc_auc", "")].detail
+    assert after[("estimated_accuracy", "")].value < before[("estimated_accuracy", "")].value - 0.1
+    realized = {name: sk.roc_auc_score(labels, frame["score"])
+                for name, frame, labels in (("before", clear, clear_labels), ("after", unsure, unsure_labels))}
+    assert abs(after[("estimated_roc_auc", "")].value - realized["after"]) < 0.03  # and once labels arrive, it holds
+    assert abs(before[("estimated_roc_auc", "")].value - realized["before"]) < 0.03
+
+
+def test_without_a_labeled_reference_the_estimate_is_missing_with_the_reason():
+    day, _ = calibrated_rows(np.random.default_rng(5), 500)
+    monitor = build_monitor()
+    unlabeled = by_key(compute_performance(day, None, monitor, reference_frame().drop(columns="label"), "file x"))
+    assert all(unlabeled[(name, "")].status is Status.MISSING for name in ESTIMATED)
+    assert "the reference has no 'label' column" in unlabeled[("estimated_roc_auc", "")].detail
+    none = by_key(compute_performance(day, None, monitor, None, "no reference yet: none of the previous 7 days"))
+    assert "no reference yet" in none[("estimated_f1", "")].detail
+    one_class = reference_frame().assign(label=0)
+    assert "both classes" in fit_calibration(one_class, monitor)
+
+
+def test_estimation_is_only_for_binary_classifiers_that_ask_for_it():
+    day, label = calibrated_rows(np.random.default_rng(6), 300)
+    labels = pd.DataFrame({"request_id": day["request_id"], "label": label})
+    off = build_monitor(performance={"estimate_without_labels": False})
+    assert not any(m.metric.startswith("estimated_") for m in compute_performance(day, labels, off, reference_frame()))
+    regression = build_monitor("regression")
+    frame = day.rename(columns={"score": "prediction"})
+    assert not any(m.metric.startswith("estimated_")
+                   for m in compute_performance(frame, labels, regression, reference_frame()))
