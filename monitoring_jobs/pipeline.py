@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import posixpath
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,6 +54,15 @@ class Workspace:
     metrics: MetricStore
     reports_dir: Path
     state_dir: Path
+    reports_uri: str | None = None
+
+    def mirror_reports(self, *folders: Path) -> None:
+        """Copy report folders under ``reports_dir`` to ``reports_uri`` (MONITORING_REPORTS_URI), when it is set,
+        at the same relative paths, so readers without access to this machine see the same pages."""
+        if self.reports_uri:
+            for folder in folders:
+                relative = folder.relative_to(self.reports_dir).parts
+                self.objects.upload_folder(folder, posixpath.join(self.reports_uri, *relative))
 
     def snapshot_path(self, model: str, day: dt.date) -> Path:
         return self.state_dir / "snapshots" / model / f"{day.isoformat()}.parquet"
@@ -276,6 +286,7 @@ def publish_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, *, r
     report = render_model_day_report(workspace.reports_dir, ReportInput(
         monitor=monitor, partition_date=day, row_count=row_count, checks=checks, metrics=metrics,
         reference=reference, current=current, history=workspace.metrics.history(monitor.name, day), notes=notes))
+    workspace.mirror_reports(report.parent)
     workspace.metrics.set_day_status(monitor.name, day, status=status, summary=summary, row_count=row_count,
                                      report_path=str(report.relative_to(workspace.reports_dir)), run_id=run_id)
     pages = rebuild_index(workspace, monitor)
@@ -298,4 +309,5 @@ def rebuild_index(workspace: Workspace, *monitors: MonitorConfig) -> dict[str, P
                                                  workspace.metrics.whole_day_history(monitor.name))
                  for monitor in monitors if any(cell.model == monitor.name for cell in cells)}
         pages["index"] = render_index(workspace.reports_dir, cells)
+        workspace.mirror_reports(*(page.parent for page in pages.values()))  # under the lock: the last copy is newest
         return pages

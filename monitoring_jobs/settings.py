@@ -4,6 +4,7 @@ Everything lives under the project folder (``MONITORING_HOME``, default: the cur
 monitor configs in ``assets/monitors``, suites profiled from references in ``assets/suites``,
 demo data in ``data``, reports in ``reports`` and state
 (the SQLite metric store, the alert log, ingest snapshots, Dagster's home) in ``.state``.
+``MONITORING_REPORTS_URI`` (e.g. ``s3://bucket/reports``) also copies every report written there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Settings:
     reports_dir: Path
     state_dir: Path
     db_url: str
+    reports_uri: str | None = None
 
     def suite_path(self, model: str) -> Path:
         """The reviewable expectation suite profiled from a model's reference (may not exist yet)."""
@@ -57,4 +59,5 @@ def load_settings(environ: dict | None = None) -> Settings:
         reports_dir=path("MONITORING_REPORTS_DIR", "reports"),
         state_dir=state_dir,
         db_url=env.get("MONITORING_DB_URL") or f"sqlite:///{state_dir / 'metrics.db'}",
+        reports_uri=env.get("MONITORING_REPORTS_URI") or None,
     )

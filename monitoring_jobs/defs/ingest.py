@@ -61,7 +61,10 @@ def build_ingest_asset(monitor: MonitorConfig, suite: ProfiledSuite | None) -> d
             "failed_checks": dg.MetadataValue.json([o.name for o in result.outcomes if not o.passed]),
         }
         if result.blocking:
-            published = publish_blocked_day(workspace, monitor, day, result, run_id=context.run.run_id)
+            try:
+                published = publish_blocked_day(workspace, monitor, day, result, run_id=context.run.run_id)
+            except StorageError as exc:  # the report could not be copied to MONITORING_REPORTS_URI
+                raise dg.Failure(description=str(exc)) from None
             metadata["report"] = dg.MetadataValue.path(str(published.report))
         return dg.MaterializeResult(metadata=metadata, check_results=check_results(result.outcomes))
 

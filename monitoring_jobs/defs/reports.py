@@ -28,10 +28,10 @@ def build_report_asset(monitor: MonitorConfig) -> dg.AssetsDefinition:
         try:
             current = read_validated_snapshot(workspace, monitor, day)
             reference, described = load_reference(workspace, monitor, day)
+            published = publish_day(workspace, monitor, day, row_count=len(current), current=current,
+                                    reference=reference, notes=(f"Reference: {described}.",), run_id=context.run.run_id)
         except (PipelineError, StorageError) as exc:
             raise dg.Failure(description=str(exc)) from None
-        published = publish_day(workspace, monitor, day, row_count=len(current), current=current,
-                                reference=reference, notes=(f"Reference: {described}.",), run_id=context.run.run_id)
         charts = sorted(published.report.parent.glob("*.png"))
         metadata = {
             "report": dg.MetadataValue.path(str(published.report)),

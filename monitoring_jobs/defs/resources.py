@@ -29,12 +29,14 @@ class MonitoringResource(dg.ConfigurableResource):
 
     ``data_root`` anchors relative ``file://`` URIs of the monitor configs; the ``s3_*`` fields
     configure ``s3://`` URIs (an S3-compatible endpoint such as MinIO needs ``s3_endpoint_url``).
+    ``reports_uri``, when set, receives a copy of every report written under ``reports_dir``.
     """
 
     data_root: str
     db_url: str
     reports_dir: str
     state_dir: str
+    reports_uri: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     s3_access_key_id: str | None = None
@@ -54,6 +56,7 @@ class MonitoringResource(dg.ConfigurableResource):
             metrics=_metric_store(self.db_url),
             reports_dir=Path(self.reports_dir),
             state_dir=Path(self.state_dir),
+            reports_uri=self.reports_uri,
         )
 
 
@@ -98,6 +101,7 @@ def build_resources(settings: Settings | None = None, *, resolve_env: bool = Fal
             db_url=_env_or("MONITORING_DB_URL", settings.db_url),
             reports_dir=str(settings.reports_dir),
             state_dir=str(settings.state_dir),
+            reports_uri=settings.reports_uri,
             s3_endpoint_url=_env_or("MONITORING_S3_ENDPOINT_URL", None),
             s3_region=_env_or("MONITORING_S3_REGION", None),
             s3_access_key_id=_env_or("AWS_ACCESS_KEY_ID", None),

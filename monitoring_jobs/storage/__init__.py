@@ -4,6 +4,17 @@ A local folder (``file://``) is the default; any fsspec filesystem (``s3://`` th
 works the same way once its options are given. Nothing here knows about Dagster.
 """
 
-from monitoring_jobs.storage.objects import DataNotFoundError, DayData, ObjectStore, StorageError, write_atomic
+from monitoring_jobs.storage.objects import (
+    BucketNotFoundError,
+    DataNotFoundError,
+    DayData,
+    FileInfo,
+    ObjectStore,
+    StorageAccessDeniedError,
+    StorageError,
+    StorageUnreachableError,
+    write_atomic,
+)
 
-__all__ = ["DataNotFoundError", "DayData", "ObjectStore", "StorageError", "write_atomic"]
+__all__ = ["BucketNotFoundError", "DataNotFoundError", "DayData", "FileInfo", "ObjectStore", "StorageAccessDeniedError",
+           "StorageError", "StorageUnreachableError", "write_atomic"]

@@ -1,4 +1,5 @@
-"""Resolve URI templates, list a day's partition and read its files (parquet, JSON lines, CSV; gzip allowed)."""
+"""Resolve URI templates, list a day's partition and read its files (parquet, JSON lines, CSV; gzip allowed),
+and copy report folders to object storage."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import io
 import os
 import tempfile
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import fsspec
 import pyarrow as pa
@@ -33,12 +36,49 @@ class DataNotFoundError(StorageError):
     """No data files exist for the requested day."""
 
 
+class BucketNotFoundError(StorageError):
+    """The bucket a URI names does not exist on the storage endpoint."""
+
+
+class StorageAccessDeniedError(StorageError):
+    """The storage refused the credentials, or they may not list, read or write that location."""
+
+
+class StorageUnreachableError(StorageError):
+    """The storage endpoint did not answer."""
+
+
+@cache
+def _botocore_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """botocore's (connection failure, missing credentials) exception types; none without the s3 extra."""
+    try:
+        from botocore import exceptions
+    except ModuleNotFoundError:
+        return (), ()
+    return (exceptions.ConnectionError, exceptions.HTTPClientError), (exceptions.NoCredentialsError,)
+
+
+def _service_errors() -> tuple[type[Exception], ...]:
+    """Exceptions of a remote filesystem that are not OSErrors (used in ``except`` clauses, evaluated lazily)."""
+    unreachable, no_credentials = _botocore_errors()
+    return unreachable + no_credentials
+
+
 @dataclass(frozen=True)
 class DayData:
     """One day's rows as Arrow, with the files they came from (shown as Dagster metadata)."""
 
     table: pa.Table
     files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A listed file and what tells a rewrite of it apart: its size and its ETag (or modification time)."""
+
+    path: str
+    size: int
+    version: str
 
 
 @dataclass(frozen=True)
@@ -63,25 +103,66 @@ class ObjectStore:
         return uri
 
     def _fs(self, uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
-        options = {} if "://" not in uri else self.storage_options
-        return fsspec.core.url_to_fs(uri, **options)
+        if "://" not in uri:
+            return fsspec.core.url_to_fs(uri)
+        # No listing cache: a long-running process (a sensor, several runs in one worker) must see files
+        # added or rewritten since its last look, not fsspec's cached listing.
+        try:
+            return fsspec.core.url_to_fs(uri, **{**self.storage_options, "use_listings_cache": False})
+        except ImportError as exc:
+            raise StorageError(f"cannot open {uri}: {exc}; "
+                               "for s3:// URIs run pip install 'monitoring-jobs[s3]'") from None
+
+    @property
+    def endpoint(self) -> str:
+        """The object storage endpoint, as error messages name it."""
+        return self.storage_options.get("client_kwargs", {}).get("endpoint_url") or "the default AWS S3 endpoint"
+
+    def _service_failure(self, exc: Exception, uri: str) -> StorageError | None:
+        """The clear error when the storage refused or did not answer; None when the failure is elsewhere."""
+        unreachable, no_credentials = _botocore_errors()
+        if isinstance(exc, (PermissionError, *no_credentials)):
+            return StorageAccessDeniedError(
+                f"access denied to {uri} at {self.endpoint}: {exc}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "and that this identity may list and read the bucket (and write it, for MONITORING_REPORTS_URI)")
+        if isinstance(exc, (ConnectionError, TimeoutError, *unreachable)):
+            return StorageUnreachableError(
+                f"cannot reach the object storage at {self.endpoint} for {uri}: {exc}; check "
+                "MONITORING_S3_ENDPOINT_URL and MONITORING_S3_REGION, and that the server is up and reachable")
+        return None
+
+    def _failure(self, exc: Exception, uri: str, doing: str) -> StorageError:
+        """A failed listing or upload as a StorageError. There a FileNotFoundError means the bucket is missing:
+        a missing prefix simply lists nothing."""
+        if isinstance(exc, FileNotFoundError):
+            return BucketNotFoundError(
+                f"bucket '{urlsplit(uri).netloc}' of {uri} does not exist at {self.endpoint} ({exc}); create it, or "
+                "fix the bucket in the URI (or MONITORING_S3_ENDPOINT_URL if it points at the wrong server)")
+        return self._service_failure(exc, uri) or StorageError(f"cannot {doing} {uri}: {exc}")
 
     def list_files(self, uri: str, fmt: FileFormat) -> list[str]:
-        """Data files under a partition prefix (or the single file the URI names), sorted, hidden files skipped."""
+        """Data files under a partition prefix (or the single file the URI names), sorted, hidden files skipped.
+
+        Remote files come back as full URIs (``s3://bucket/key``), local ones as paths."""
+        return [info.path for info in self.list_file_infos(uri, fmt)]
+
+    def list_file_infos(self, uri: str, fmt: FileFormat) -> list[FileInfo]:
+        """``list_files`` with each file's size and version (ETag or modification time), from a fresh listing."""
         fs, path = self._fs(uri)
+        named_file = path.rstrip("/")
         try:
-            if fs.isfile(path):
-                return [path]
-            if not fs.isdir(path):
-                return []
-            names = fs.find(path)
-        except PermissionError as exc:
-            raise StorageError(f"access denied listing {uri}: {exc}; check the storage credentials") from None
+            found = fs.find(path, detail=True)  # a URI that names one file finds that file
+            if found.get(named_file) == {}:  # the local filesystem finds a named file without its details
+                found[named_file] = fs.info(named_file)
+        except (OSError, ValueError, *_service_errors()) as exc:
+            raise self._failure(exc, uri, "list") from None
         suffixes = _EXTENSIONS[fmt]
-        return sorted(
-            name for name in names
-            if not Path(name).name.startswith((".", "_")) and name.lower().endswith(suffixes)
-        )
+        return [
+            FileInfo(fs.unstrip_protocol(name) if "://" in uri else name, int(info.get("size") or 0),
+                     str(info.get("ETag") or info.get("mtime") or info.get("LastModified") or ""))
+            for name, info in sorted(found.items())
+            if name == named_file or (not Path(name).name.startswith((".", "_")) and name.lower().endswith(suffixes))
+        ]
 
     def read_file(self, path: str, fmt: FileFormat) -> pa.Table:
         """Read one file; any decoding problem becomes a StorageError naming the file."""
@@ -100,8 +181,9 @@ class ObjectStore:
             return pa_csv.read_csv(io.BytesIO(raw))
         except StorageError:
             raise
-        except (OSError, EOFError, pa.ArrowException, ValueError) as exc:
-            raise StorageError(f"cannot read {path} as {fmt.value}: {exc}") from None
+        except (OSError, EOFError, pa.ArrowException, ValueError, *_service_errors()) as exc:
+            raise (self._service_failure(exc, path)
+                   or StorageError(f"cannot read {path} as {fmt.value}: {exc}")) from None
 
     def read_files(self, files: list[str], fmt: FileFormat) -> pa.Table:
         tables = [self.read_file(path, fmt) for path in files]
@@ -118,6 +200,22 @@ class ObjectStore:
             raise DataNotFoundError(f"no {source.format.value} files for {model} on {day} under {uri}; "
                                     "check the monitor's URI or whether the export for that day ran")
         return DayData(self.read_files(files, source.format), tuple(files))
+
+    def upload_folder(self, folder: Path, uri: str) -> None:
+        """Make ``uri`` hold exactly the visible files directly inside ``folder``: each is uploaded under its name,
+        replacing an earlier copy, and files there that the folder no longer has (stale charts) are deleted."""
+        fs, target = self._fs(uri)
+        target = target.rstrip("/")
+        local = {file.name: file for file in folder.iterdir() if file.is_file() and not file.name.startswith(".")}
+        try:
+            for name, file in sorted(local.items()):
+                fs.put_file(str(file), f"{target}/{name}")
+            stale = [entry["name"] for entry in fs.ls(target, detail=True)
+                     if entry["type"] == "file" and entry["name"].rsplit("/", 1)[-1] not in local]
+            if stale:
+                fs.rm(stale)
+        except (OSError, ValueError, *_service_errors()) as exc:
+            raise self._failure(exc, uri, "upload reports to") from None
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
