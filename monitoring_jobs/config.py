@@ -134,28 +134,101 @@ class Reference(_Strict):
         return self
 
 
-NumericMethod = Literal["auto", "ks", "wasserstein", "psi"]
-CategoricalMethod = Literal["auto", "chi2", "jensenshannon", "psi"]
+NUMERIC_DRIFT_METHODS = ("ks", "wasserstein", "cramervonmises", "anderson", "psi", "jensenshannon", "hellinger")
+CATEGORICAL_DRIFT_METHODS = ("chi2", "g_test", "z_test", "psi", "jensenshannon", "hellinger", "total_variation",
+                             "linf")
+"""Methods a column of each kind may be judged by (``monitoring_jobs.drift.methods`` implements each one)."""
+NumericMethod = Literal["auto", "ks", "wasserstein", "cramervonmises", "anderson", "psi", "jensenshannon",
+                        "hellinger"]
+CategoricalMethod = Literal["auto", "chi2", "g_test", "z_test", "psi", "jensenshannon", "hellinger",
+                            "total_variation", "linf"]
+P_VALUE_METHODS = frozenset({"ks", "cramervonmises", "anderson", "chi2", "g_test", "z_test"})
+"""Tests: drift when the p-value is below the threshold. Every other method is a distance: drift at or above it."""
 
 
 class DriftThresholds(_Strict):
     """p-value thresholds (drift when p < value) for tests, distance thresholds (drift when >= value) otherwise."""
 
     ks: float = Field(default=0.05, gt=0, lt=1)
+    cramervonmises: float = Field(default=0.05, gt=0, lt=1)
+    anderson: float = Field(default=0.05, gt=0, lt=1)
     chi2: float = Field(default=0.05, gt=0, lt=1)
+    g_test: float = Field(default=0.05, gt=0, lt=1)
+    z_test: float = Field(default=0.05, gt=0, lt=1)
     wasserstein: float = Field(default=0.1, gt=0)
     jensenshannon: float = Field(default=0.1, gt=0, le=1)
+    hellinger: float = Field(default=0.1, gt=0, le=1)
+    total_variation: float = Field(default=0.1, gt=0, le=1)
+    linf: float = Field(default=0.1, gt=0, le=1)
     psi: float = Field(default=0.2, gt=0)
 
 
+class FeatureDriftOverride(_Strict):
+    """One column's own method, threshold (in that method's units) or calibration switch."""
+
+    method: str | None = None
+    threshold: float | None = Field(default=None, gt=0)
+    calibrate: bool | None = None
+
+
+class DriftCalibration(_Strict):
+    """Thresholds learnt from the reference: each statistic over reference chunks, mean + ``k_std`` std.
+
+    Chunks are the reference's UTC days (by ``columns.timestamp``); a reference without timestamps, or
+    covering fewer than three days, is cut into ``chunks`` equal parts in row order instead. ``enabled``
+    switches the per-feature bands on; the chunks and ``k_std`` also give the multivariate band.
+    """
+
+    enabled: bool = False
+    chunks: int = Field(default=10, ge=3, le=1000)
+    k_std: float = Field(default=3.0, gt=0)
+
+
+class MultivariateDrift(_Strict):
+    """PCA reconstruction error of all features together (NannyML's data reconstruction drift)."""
+
+    enabled: bool = True
+    variance: float = Field(default=0.65, gt=0, lt=1)
+
+
 class DriftConfig(_Strict):
-    """How drift is decided. ``auto`` follows Evidently's defaults: tests on small references, distances on large."""
+    """How drift is decided. ``auto`` follows Evidently's defaults: tests on small references, distances on large.
+
+    ``features`` overrides the method, threshold or calibration of single columns (features, the model
+    output or the label); ``multiple_testing`` corrects the p-values of the features judged by tests.
+    """
 
     numeric_method: NumericMethod = "auto"
     categorical_method: CategoricalMethod = "auto"
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+    features: dict[str, FeatureDriftOverride] = Field(default_factory=dict)
+    multiple_testing: Literal["bh", "bonferroni", "none"] = "bh"
+    calibration: DriftCalibration = Field(default_factory=DriftCalibration)
+    multivariate: MultivariateDrift = Field(default_factory=MultivariateDrift)
     dataset_drift_share: float = Field(default=0.5, gt=0, le=1)
     severity: Severity = Severity.WARN
+
+
+def _check_drift_features(monitor: MonitorConfig) -> None:
+    """``drift.features`` must name a compared column, with a method that suits its kind."""
+    cols = monitor.columns
+    kinds = {name: "numeric" for name in cols.numeric_features}
+    kinds.update({name: "categorical" for name in cols.categorical_features})
+    output = cols.score if monitor.task is Task.BINARY_CLASSIFICATION else cols.prediction
+    if output:
+        kinds[output] = "categorical" if monitor.task is Task.MULTICLASS_CLASSIFICATION else "numeric"
+    kinds[cols.label] = "numeric" if monitor.task is Task.REGRESSION else "categorical"
+    for name, override in monitor.drift.features.items():
+        if name not in kinds:
+            raise ValueError(f"drift.features: unknown column '{name}'; list a feature, the model output "
+                             f"or the label ({', '.join(kinds)})")
+        allowed = NUMERIC_DRIFT_METHODS if kinds[name] == "numeric" else CATEGORICAL_DRIFT_METHODS
+        if override.method is not None and override.method not in allowed:
+            raise ValueError(f"drift.features.{name}.method: '{override.method}' does not apply to a "
+                             f"{kinds[name]} column; use one of {', '.join(allowed)}")
+        if override.threshold is not None and override.method in P_VALUE_METHODS and override.threshold >= 1:
+            raise ValueError(f"drift.features.{name}.threshold: {override.threshold:g} is a p-value threshold "
+                             "for a test and must be below 1")
 
 
 class Bound(_Strict):
@@ -387,6 +460,7 @@ class MonitorConfig(_Strict):
                 if name not in declared:
                     raise ValueError(f"{field}: unknown column '{name}'; declare it under 'columns' first")
         _check_performance(self.task, self.performance, cols.segments)
+        _check_drift_features(self)
         return self
 
     @property

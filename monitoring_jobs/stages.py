@@ -15,10 +15,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from monitoring_jobs.config import MonitorConfig, Severity, Task
-from monitoring_jobs.drift import DriftReport, compute_drift
+from monitoring_jobs.drift import DriftLabels, DriftReport, compute_drift
 from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import compute_operations
 from monitoring_jobs.performance import compute_performance
+from monitoring_jobs.performance.labels import LabelJoinError, join_labels
 from monitoring_jobs.pipeline import (
     STAGE_ORDER,
     IngestedDay,
@@ -128,6 +129,8 @@ def publish_blocked_day(workspace: Workspace, monitor: MonitorConfig, day: dt.da
 
 
 def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:
+    """``feature_drift`` fails when a feature drifted or the multivariate reconstruction error left its
+    band; ``prediction_drift`` when the model output drifted. Label drift is a judged figure of its own."""
     current = read_validated_snapshot(workspace, monitor, day)
     reference, described = load_reference(workspace, monitor, day)
     severity = monitor.drift.severity.value
@@ -135,35 +138,64 @@ def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> S
         skipped = [CheckOutcome(name, True, severity, f"Not judged: {described}.")
                    for name in ("feature_drift", "prediction_drift")]
         return StageResult([], skipped, {"reference": described})
-    report = compute_drift(reference, current, monitor)
+    labels, label_note = drift_labels(workspace, monitor, day, reference, current)
+    report = compute_drift(reference, current, monitor, labels)
     drifted = report.drifted_features()
+    multivariate = report.multivariate
+    multivariate_text = "" if multivariate is None else (
+        f"; multivariate reconstruction error {multivariate.error:.4g} "
+        f"{'outside' if multivariate.drifted else 'within'} its band {multivariate.band.lower:.4g} to "
+        f"{multivariate.band.upper:.4g}")
     feature_check = CheckOutcome(
-        "feature_drift", not drifted, severity,
+        "feature_drift", not drifted and not report.multivariate_drifted, severity,
         f"{len(drifted)} of {len(report.features)} features drifted"
-        + (f": {', '.join(drifted)}" if drifted else "") + f" (reference: {described}).",
+        + (f": {', '.join(drifted)}" if drifted else "") + multivariate_text + f" (reference: {described}).",
         {"drifted_share": report.drifted_share, "dataset_drift": report.dataset_drift,
-         "drifted_features": drifted}, tuple(drifted[:5]))
+         "drifted_features": drifted, "multivariate_drift": report.multivariate_drifted}, tuple(drifted[:5]))
     prediction = report.prediction
     prediction_drifted = bool(prediction and prediction.drifted)
     prediction_check = CheckOutcome(
         "prediction_drift", not prediction_drifted, severity,
         "No prediction column to compare." if prediction is None else
         f"Prediction '{prediction.feature}' {'drifted' if prediction_drifted else 'is stable'}: "
-        f"{prediction.method} = {prediction.statistic:.4g} (threshold {prediction.threshold:.4g}).")
+        f"{prediction.decision_metric} = {prediction.decision_value:.4g} (threshold {prediction.threshold:.4g}).")
     facts = {"reference": described, "reference_rows": len(reference), "drifted_features": drifted,
-             "drifted_share": report.drifted_share}
+             "drifted_share": report.drifted_share,
+             "label_drift": label_note or ("drifted" if report.label and report.label.drifted else "stable")}
     return StageResult(report.metrics(monitor.drift.severity), [feature_check, prediction_check], facts,
                        {"features": drift_table(report)})
 
 
+def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, reference: pd.DataFrame,
+                 current: pd.DataFrame) -> tuple[DriftLabels | None, str]:
+    """The labels label drift compares: the reference's label column against the labels of the day's requests
+    that have arrived so far (at least ``performance.min_labels``), or why it is not judged."""
+    label = monitor.columns.label
+    if monitor.labels is None:
+        return None, "not judged: the monitor has no label source"
+    if label not in reference.columns:
+        return None, f"not judged: the reference has no '{label}' column"
+    arrived = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date())
+    try:
+        values = join_labels(current, arrived, monitor).frame[label].dropna()
+    except LabelJoinError as exc:
+        return None, f"not judged: {exc}"
+    if len(values) < monitor.performance.min_labels:
+        return None, (f"not judged: {len(values)} labels have arrived for this day, fewer than "
+                      f"performance.min_labels ({monitor.performance.min_labels})")
+    return DriftLabels(reference[label], values), ""
+
+
 def drift_table(report: DriftReport) -> str:
-    """The per-feature verdicts as a Markdown table for the Dagster UI (names escaped for Markdown)."""
-    rows = ["| feature | method | statistic | p-value | threshold | drifted |", "|---|---|---|---|---|---|"]
-    for item in [*report.features, *([report.prediction] if report.prediction else [])]:
+    """The per-column verdicts as a Markdown table for the Dagster UI (names escaped for Markdown)."""
+    rows = ["| column | method | statistic | p-value | decision | threshold | drifted | n ref / cur |",
+            "|---|---|---|---|---|---|---|---|"]
+    for item in [*report.features, *(column for column in (report.prediction, report.label) if column)]:
         name = item.feature.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
         p_value = "" if item.p_value is None else f"{item.p_value:.3g}"
-        rows.append(f"| {name} | {item.method} | {item.statistic:.4g} | {p_value} | {item.threshold:.3g} | "
-                    f"{'yes' if item.drifted else 'no'} |")
+        rows.append(f"| {name} | {item.method} | {item.statistic:.4g} | {p_value} | {item.decision_metric or ''} | "
+                    f"{item.threshold:.3g} | {'yes' if item.drifted else 'no'} | "
+                    f"{item.reference_rows:,} / {item.current_rows:,} |")
     return "\n".join(rows)
 
 

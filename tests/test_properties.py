@@ -27,17 +27,29 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn import metrics as sk
 
-from monitoring_jobs.config import ConfigError, MonitorConfig, load_monitor, load_monitors
+from monitoring_jobs.config import (
+    CATEGORICAL_DRIFT_METHODS,
+    NUMERIC_DRIFT_METHODS,
+    P_VALUE_METHODS,
+    ConfigError,
+    MonitorConfig,
+    load_monitor,
+    load_monitors,
+)
 from monitoring_jobs.drift import compute_drift
+from monitoring_jobs.drift.methods import METHODS
 from monitoring_jobs.drift.stats import (
     PSI_EPSILON,
     align_categories,
     chi2_test,
+    g_test,
+    hellinger_distance,
     jensenshannon_distance,
     ks_test,
+    linf_distance,
     numeric_bin_counts,
     psi,
-    psi_categorical,
+    total_variation_distance,
     wasserstein_normed,
 )
 from monitoring_jobs.metrics import Status
@@ -112,6 +124,11 @@ def has_finite(values: np.ndarray) -> bool:
 
 # --- drift statistics: never raise, stay in range, NaN only when there is nothing to compare ---------
 
+def numeric_psi(reference: np.ndarray, current: np.ndarray) -> float:
+    """PSI of two numeric samples on the reference's quantile bins, as the drift engine computes it."""
+    return psi(*numeric_bin_counts(reference, current))
+
+
 KS_FALLBACK_WARNING = pytest.mark.filterwarnings(
     "ignore:ks_2samp. Exact calculation unsuccessful:RuntimeWarning")  # scipy's own, harmless fallback
 
@@ -155,7 +172,7 @@ def test_wasserstein_normed_is_finite_on_moderate_values(reference, current):
 @given(samples(), samples())
 def test_numeric_psi_is_non_negative_and_bins_hold_every_value(reference, current):
     with np.errstate(over="ignore", invalid="ignore"):
-        value = psi(reference, current)
+        value = numeric_psi(reference, current)
     comparable = has_number(reference) and has_number(current) and has_finite(reference)
     assert math.isnan(value) == (not comparable)
     assert in_range(value, 0.0, math.inf)
@@ -185,18 +202,27 @@ def test_count_statistics_stay_in_range_and_match_their_formulas(pair):
     reference, current = pair
     comparable = reference.sum() > 0 and current.sum() > 0
     statistic, p_value = chi2_test(reference, current)
+    g, g_p_value = g_test(reference, current)
     js = jensenshannon_distance(reference, current)
-    index = psi_categorical(reference, current)
-    for value in (statistic, p_value, js, index):
+    index = psi(reference, current)
+    shares = [hellinger_distance(reference, current), total_variation_distance(reference, current),
+              linf_distance(reference, current)]
+    for value in (statistic, p_value, g, g_p_value, js, index, *shares):
         assert math.isnan(value) == (not comparable)
     assert in_range(statistic, 0.0, math.inf) and in_range(p_value, 0.0, 1.0)
+    assert in_range(g, 0.0, math.inf) and in_range(g_p_value, 0.0, 1.0)
     assert in_range(js, 0.0, JS_MAX + ROUNDING) and in_range(index, 0.0, math.inf)
+    assert all(in_range(value, 0.0, 1.0 + ROUNDING) for value in shares)
     if not comparable:
         return
-    table = np.vstack((reference, current)).astype(np.float64)
-    table = table[:, table.sum(axis=0) > 0]
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
-    assert statistic == pytest.approx(float(((table - expected) ** 2 / expected).sum()), rel=1e-9, abs=1e-9)
+    # Goodness of fit of the current counts to the reference proportions (Evidently's chi-square).
+    seen = (reference + current) > 0
+    observed = current[seen].astype(np.float64)
+    expected = reference[seen].astype(np.float64) * float(current.sum()) / float(reference.sum())
+    if ((expected == 0) & (observed > 0)).any():
+        assert (statistic, p_value) == (math.inf, 0.0)
+    elif seen.sum() > 1:
+        assert statistic == pytest.approx(float(((observed - expected) ** 2 / expected).sum()), rel=1e-9, abs=1e-9)
     p, q = reference / reference.sum(), current / current.sum()
     m = (p + q) / 2
     kl = lambda a: float(sum(x * math.log(x / y) for x, y in zip(a, m, strict=True) if x > 0))  # noqa: E731
@@ -224,7 +250,7 @@ def test_category_alignment_counts_every_non_null_value_and_names_unseen_ones(re
 def test_a_numeric_sample_does_not_drift_from_itself(sample):
     assert ks_test(sample, sample) == (0.0, pytest.approx(1.0))
     with np.errstate(over="ignore", invalid="ignore"):  # the std of 1e300s overflows; W1 is still 0
-        assert psi(sample, sample) == 0.0
+        assert numeric_psi(sample, sample) == 0.0
         assume(np.ptp(sample) <= MODERATE)  # beyond, the ECDF steps of scipy's W1 overflow float64
         assert wasserstein_normed(sample, sample) == 0.0
 
@@ -233,10 +259,11 @@ def test_a_numeric_sample_does_not_drift_from_itself(sample):
 @given(st.lists(CATEGORY, min_size=1, max_size=25))
 def test_a_categorical_sample_does_not_drift_from_itself(sample):
     counts = align_categories(sample, sample)
-    statistic, p_value = chi2_test(counts.reference, counts.current)
-    assert statistic == pytest.approx(0.0, abs=1e-9) and p_value == pytest.approx(1.0)
+    for test in (chi2_test, g_test):
+        statistic, p_value = test(counts.reference, counts.current)
+        assert statistic == pytest.approx(0.0, abs=1e-9) and p_value == pytest.approx(1.0)
     assert jensenshannon_distance(counts.reference, counts.current) == 0.0
-    assert psi_categorical(counts.reference, counts.current) == 0.0
+    assert psi(counts.reference, counts.current) == 0.0
     assert counts.unseen == ()
 
 
@@ -254,16 +281,16 @@ def test_ks_is_symmetric(reference, current):
 @examples(300)
 @given(count_pairs())
 def test_count_statistics_are_symmetric(pair):
-    """JS, chi-square homogeneity and PSI on *fixed* bins treat both rows alike.
+    """JS, PSI, Hellinger, total variation and L-infinity on *fixed* bins treat both rows alike.
 
-    Numeric PSI is not symmetric because its bins are cut at the reference's quantiles, and normed
-    Wasserstein is not because it divides by the reference's spread: see the next test.
+    The chi-square and G-tests are not symmetric: they fit the current counts to the reference's
+    proportions (Evidently's convention). Numeric PSI is not because its bins are cut at the
+    reference's quantiles, and normed Wasserstein is not because it divides by the reference's spread.
     """
     reference, current = pair
-    forward = (jensenshannon_distance(reference, current), *chi2_test(reference, current),
-               psi_categorical(reference, current))
-    backward = (jensenshannon_distance(current, reference), *chi2_test(current, reference),
-                psi_categorical(current, reference))
+    measures = (jensenshannon_distance, psi, hellinger_distance, total_variation_distance, linf_distance)
+    forward = tuple(measure(reference, current) for measure in measures)
+    backward = tuple(measure(current, reference) for measure in measures)
     assert forward == pytest.approx(backward, rel=1e-9, abs=1e-12, nan_ok=True)
 
 
@@ -277,16 +304,20 @@ def test_reference_based_measures_are_asymmetric_by_definition():
     assert wasserstein_normed(np.array([0.0, 1.0]), np.array([0.0, 10.0])) == pytest.approx(9.0)
     assert wasserstein_normed(np.array([0.0, 10.0]), np.array([0.0, 1.0])) == pytest.approx(0.9)
     e = PSI_EPSILON
-    assert psi(np.array([0.0, 0.0]), np.array([1.0, 2.0])) == pytest.approx(2 * (1 - e) * math.log(1 / e))
-    assert psi(np.array([1.0, 2.0]), np.array([0.0, 0.0])) == pytest.approx(
+    assert numeric_psi(np.array([0.0, 0.0]), np.array([1.0, 2.0])) == pytest.approx(2 * (1 - e) * math.log(1 / e))
+    assert numeric_psi(np.array([1.0, 2.0]), np.array([0.0, 0.0])) == pytest.approx(
         (1 - e) * math.log(1 / e) + 2 * (0.5 - e) * math.log(0.5 / e))
 
 
 # --- the drift engine on random frames ------------------------------------------------------------
 
-NUMERIC_METHODS = ["auto", "ks", "wasserstein", "psi"]
-CATEGORICAL_METHODS = ["auto", "chi2", "jensenshannon", "psi"]
-P_VALUE_METHODS = {"ks", "chi2"}
+NUMERIC_METHODS = ["auto", *NUMERIC_DRIFT_METHODS]
+CATEGORICAL_METHODS = ["auto", *CATEGORICAL_DRIFT_METHODS]
+STATISTIC_RANGES = {"ks_statistic": (0.0, 1.0), "jensenshannon": (0.0, JS_MAX + ROUNDING),
+                    "hellinger": (0.0, 1.0), "total_variation": (0.0, 1.0), "linf_distance": (0.0, 1.0),
+                    "cramervonmises_statistic": (0.0, math.inf), "wasserstein_normed": (0.0, math.inf),
+                    "psi": (0.0, math.inf), "chi2_statistic": (0.0, math.inf), "g_test_statistic": (0.0, math.inf),
+                    "anderson_statistic": (-math.inf, math.inf), "z_test_statistic": (-math.inf, math.inf)}
 
 
 def numeric_column(size: int) -> st.SearchStrategy[list]:
@@ -310,7 +341,9 @@ def drift_frames(draw) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         columns[side] = frame.drop(columns=draw(st.sets(st.sampled_from(["x", "c", "score"]), max_size=1)))
     drift = {"numeric_method": draw(st.sampled_from(NUMERIC_METHODS)),
              "categorical_method": draw(st.sampled_from(CATEGORICAL_METHODS)),
-             "dataset_drift_share": draw(st.sampled_from([0.01, 0.5, 1.0]))}
+             "dataset_drift_share": draw(st.sampled_from([0.01, 0.5, 1.0])),
+             "multiple_testing": draw(st.sampled_from(["bh", "bonferroni", "none"])),
+             "calibration": {"enabled": draw(st.booleans()), "chunks": draw(st.sampled_from([3, 10]))}}
     return columns["reference"], columns["current"], drift
 
 
@@ -330,17 +363,20 @@ def test_compute_drift_never_raises_and_flags_exactly_the_features_past_their_th
             continue
         if feature is not report.prediction:
             judged.append(feature)
-        value = feature.statistics[decision]
-        threshold = getattr(thresholds, feature.method)
-        assert feature.threshold == threshold
-        if feature.method in P_VALUE_METHODS:
-            assert decision.endswith("p_value") and feature.drifted == (value < threshold)
+        value = feature.decision_value
+        if feature.band is not None:  # calibrated: the statistic against the top of its reference band
+            assert decision == METHODS[feature.method].statistic and feature.threshold == feature.band.upper
+            assert feature.drifted == (value > feature.threshold)
+        elif feature.method in P_VALUE_METHODS:
+            assert feature.threshold == getattr(thresholds, feature.method)
+            assert "p_value" in decision and in_range(value, 0.0, 1.0)
+            assert feature.drifted == (value < feature.threshold)
+            assert in_range(feature.p_value, 0.0, 1.0) and value >= feature.p_value  # corrections only raise p
         else:
-            assert feature.drifted == (value >= threshold)
-        for name, statistic in feature.statistics.items():
-            high = 1.0 if name.endswith("p_value") or name == "ks_statistic" else math.inf
-            high = JS_MAX + ROUNDING if name == "jensenshannon" else high
-            assert in_range(statistic, 0.0, high), (name, statistic)
+            assert feature.threshold == getattr(thresholds, feature.method)
+            assert feature.drifted == (value >= feature.threshold)
+        low, high = STATISTIC_RANGES[METHODS[feature.method].statistic]
+        assert in_range(feature.statistic, low, high), (feature.method, feature.statistic)
     if judged:
         share = sum(feature.drifted for feature in judged) / len(judged)
         assert report.drifted_share == pytest.approx(share)

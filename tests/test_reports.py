@@ -358,7 +358,9 @@ def test_drift_table_pairs_test_statistic_with_its_p_value_and_explains_unjudged
         metrics += [Metric("drift", "ks_statistic", result.statistic, feature=feature),
                     Metric("drift", "ks_p_value", result.pvalue, feature=feature, threshold=0.05, status=status),
                     Metric("drift", "wasserstein_normed", 0.9, feature=feature),
-                    Metric("drift", "drift_detected", float(status is Status.WARN), feature=feature, status=status)]
+                    Metric("drift", "drift_detected", float(status is Status.WARN), feature=feature, status=status),
+                    Metric("drift", "reference_rows", reference[feature].count(), feature=feature),
+                    Metric("drift", "current_rows", current[feature].count(), feature=feature)]
     reason = "not judged: column 'debt_ratio' is not in the current data"
     metrics.append(Metric("drift", "drift_detected", float("nan"), feature="debt_ratio", status=Status.MISSING,
                           detail=reason))
@@ -367,7 +369,8 @@ def test_drift_table_pairs_test_statistic_with_its_p_value_and_explains_unjudged
     page = render_model_day_report(tmp_path, report).read_text(encoding="utf-8")
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
     assert stat.pvalue < 0.05 <= stable.pvalue
-    assert f"income KS p-value {stat.statistic:.3g} {stat.pvalue:.3g} p < 0.05 ▲ drifted" in text
+    sizes = f"{reference['income'].count():,} {current['income'].count():,}"  # exact counts, not 3 digits
+    assert f"income KS p-value {stat.statistic:.3g} {stat.pvalue:.3g} p < 0.05 {sizes} ▲ drifted" in text
     assert (f"1 of 2 features drifted; the largest is income, KS p-value {stat.pvalue:.3g} "
             "against a threshold of 0.05.") in text
     assert "1 feature could not be judged." in text and reason in text

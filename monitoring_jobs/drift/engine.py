@@ -1,124 +1,131 @@
-"""Per-feature drift of one day against its reference, and the day's verdict.
+"""Drift of one day against its reference: per column, across features, and of all features together.
 
-Every statistic is computed for every feature so the report can show them side by side; one of
-them (chosen by the config, or by Evidently's default rules under ``auto``) decides whether the
-feature drifted. Problems with the data (a missing column, a column with no values) become an
-unjudged feature with a reason, never an exception.
+Per column, one method decides (the column's override in ``drift.features``, the kind's configured
+method, or Evidently's default rules under ``auto``); only that method is computed. A test's p-values
+across the features are corrected for multiple testing; a calibrated column is judged against the
+band its statistic spans over the reference's own days instead of a fixed threshold. Problems with
+the data (a missing column, a column with no values) become an unjudged column with a reason, never
+an exception.
+
+Each column is reduced first to what its method reads: both samples' sorted values, or both
+histograms on the same bins (reference quantile bins for numbers, categories otherwise). A reference
+supplied as a profile instead of rows only has to provide the same: bin edges and counts, or values.
 """
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from monitoring_jobs.config import DriftConfig, MonitorConfig, Severity, Task
-from monitoring_jobs.drift.stats import (
-    align_categories,
-    chi2_test,
-    jensenshannon_distance,
-    ks_test,
-    numeric_bin_counts,
-    psi_categorical,
-    split_nan,
-    wasserstein_normed,
-)
-from monitoring_jobs.metrics import Metric, Status, failure_status
+from monitoring_jobs.config import Bound, DriftConfig, MonitorConfig, Severity, Task
+from monitoring_jobs.drift import stats
+from monitoring_jobs.drift.calibration import Band, ReferenceChunks, band, reference_chunks
+from monitoring_jobs.drift.methods import METHODS, Method
+from monitoring_jobs.drift.multiple_testing import CORRECTION_NAMES, adjust_p_values
+from monitoring_jobs.drift.multivariate import ReconstructionDrift, reconstruction_drift
+from monitoring_jobs.metrics import Metric, Status, failure_status, judged_metric
 
 AREA = "drift"
 SMALL_REFERENCE_MAX_ROWS = 1000
 """Evidently's ``auto``: references up to this many values use tests (p-values), larger ones distances."""
 CATEGORICAL_LIKE_MAX_DISTINCT = 5
-"""Evidently's ``auto``: a numeric column with at most this many distinct values is compared as categories."""
-PSI_BINS = 10
-
+"""A numeric column with at most this many distinct values (both samples) is binned by value, and under
+``auto`` judged as categories (Evidently's rule)."""
+VERDICT_METRICS = {"feature": "drift_detected", "prediction": "prediction_drift", "label": "label_drift"}
+MAX_NAMED_UNSEEN = 5
 NAN = float("nan")
-
-# method -> (statistic key, p-value key); the decision is taken on the p-value when there is one.
-_METHOD_KEYS: dict[str, tuple[str, str | None]] = {
-    "ks": ("ks_statistic", "ks_p_value"),
-    "chi2": ("chi2_statistic", "chi2_p_value"),
-    "wasserstein": ("wasserstein_normed", None),
-    "jensenshannon": ("jensenshannon", None),
-    "psi": ("psi", None),
-}
 
 
 @dataclass(frozen=True)
 class FeatureDrift:
-    """Drift of one column. ``statistic``/``p_value`` are those of ``method``; NaN when it could not be judged.
+    """Drift of one column. ``statistic``/``p_value`` are those of ``method`` (p-value raw, None for distances).
 
-    ``reference_rows``/``current_rows`` count the rows of each frame; ``*_nulls`` how many of them
-    were null (or not numbers, for a numeric column) and so were left out of every statistic.
+    The verdict is taken on ``decision_metric`` (a p-value, an adjusted p-value, or the statistic) against
+    ``threshold``; ``band`` is set when the threshold was calibrated on the reference. ``reference_rows``/
+    ``current_rows`` count the values compared; ``*_nulls`` the rows left out (null, or not a number).
     """
 
     feature: str
     kind: str  # "numeric" | "categorical"
-    method: str
+    method: str  # "" when no method could be chosen
     statistic: float
     p_value: float | None
     threshold: float
     drifted: bool
-    statistics: dict[str, float]
     reference_rows: int
     current_rows: int
-    unseen_categories: tuple[str, ...] = ()
     reference_nulls: int = 0
     current_nulls: int = 0
+    unseen_categories: tuple[str, ...] = ()
     detail: str = ""
-
-    @property
-    def decision_metric(self) -> str | None:
-        """Name of the statistic the verdict is taken on, or None if no method could be chosen."""
-        if self.method not in _METHOD_KEYS:
-            return None
-        statistic_key, p_value_key = _METHOD_KEYS[self.method]
-        return p_value_key or statistic_key
+    role: str = "feature"  # "feature" | "prediction" | "label"
+    decision_metric: str | None = None
+    decision_value: float = NAN
+    band: Band | None = None
 
     @property
     def judged(self) -> bool:
-        decision = self.decision_metric
-        return decision is not None and not math.isnan(self.statistics.get(decision, NAN))
+        return self.decision_metric is not None and not math.isnan(self.decision_value)
 
-    def metrics(self, severity: Severity, verdict_metric: str = "drift_detected") -> list[Metric]:
-        """One INFO Metric per statistic, the judged decision statistic, and the 1/0 verdict."""
-        decision = self.decision_metric
-        if self.judged:
-            status = failure_status(severity) if self.drifted else Status.OK
-            verdict_value = 1.0 if self.drifted else 0.0
-        else:
-            status, verdict_value = Status.MISSING, NAN
-        metrics = []
-        for name, value in self.statistics.items():
-            if name == decision:
-                metrics.append(Metric(AREA, name, value, feature=self.feature, threshold=self.threshold,
-                                      status=status, detail=self.detail))
-            else:
-                metrics.append(Metric(AREA, name, value, feature=self.feature))
-        metrics.append(Metric(AREA, verdict_metric, verdict_value, feature=self.feature, status=status,
+    @property
+    def decided_on_p_value(self) -> bool:
+        return self.decision_metric is not None and "p_value" in self.decision_metric
+
+    def metrics(self, severity: Severity) -> list[Metric]:
+        """The statistic and p-value, the judged decision figure, the 1/0 verdict and the sample sizes."""
+        verdict = VERDICT_METRICS[self.role]
+        if not self.judged:
+            metrics = [Metric(AREA, verdict, NAN, feature=self.feature, status=Status.MISSING, detail=self.detail)]
+            if self.decision_metric:
+                metrics.insert(0, Metric(AREA, self.decision_metric, NAN, feature=self.feature,
+                                         threshold=self.threshold, status=Status.MISSING, detail=self.detail))
+            return metrics
+        method = METHODS[self.method]
+        status = failure_status(severity) if self.drifted else Status.OK
+        figures = {method.statistic: self.statistic}
+        if method.p_value is not None:
+            figures[method.p_value] = self.p_value if self.p_value is not None else NAN
+        figures[self.decision_metric] = self.decision_value
+        metrics = [Metric(AREA, name, value, feature=self.feature, threshold=self.threshold, status=status,
+                          detail=self.detail) if name == self.decision_metric
+                   else Metric(AREA, name, value, feature=self.feature) for name, value in figures.items()]
+        metrics.append(Metric(AREA, verdict, float(self.drifted), feature=self.feature, status=status,
                               detail=self.detail))
+        metrics += [Metric(AREA, "reference_rows", float(self.reference_rows), feature=self.feature),
+                    Metric(AREA, "current_rows", float(self.current_rows), feature=self.feature)]
         return metrics
 
 
 @dataclass(frozen=True)
 class DriftReport:
-    """All features of one day. ``drifted_share`` counts judged features only (NaN when none could be judged)."""
+    """All columns of one day. ``drifted_share`` counts judged features only (NaN when none could be judged)."""
 
     features: list[FeatureDrift]
     prediction: FeatureDrift | None
     drifted_share: float
     dataset_drift: bool
     dataset_drift_share: float | None = None
+    label: FeatureDrift | None = None
+    multivariate: ReconstructionDrift | None = None
+    multivariate_note: str = ""
 
     def drifted_features(self) -> list[str]:
         return [feature.feature for feature in self.features if feature.drifted]
 
+    @property
+    def multivariate_drifted(self) -> bool:
+        return self.multivariate is not None and self.multivariate.drifted
+
     def metrics(self, severity: Severity) -> list[Metric]:
-        metrics = [metric for feature in self.features for metric in feature.metrics(severity)]
-        if self.prediction is not None:
-            metrics += self.prediction.metrics(severity, verdict_metric="prediction_drift")
+        metrics = [metric for column in (*self.features, self.prediction, self.label) if column is not None
+                   for metric in column.metrics(severity)]
         judged = sum(feature.judged for feature in self.features)
         if math.isnan(self.drifted_share):
             status, detail = Status.MISSING, "no feature could be judged"
@@ -133,189 +140,336 @@ class DriftReport:
             Metric(AREA, "dataset_drift", dataset_drift_value, threshold=self.dataset_drift_share,
                    status=status, detail=detail),
         ]
+        if self.multivariate is not None:
+            found = self.multivariate
+            metrics.append(judged_metric(
+                AREA, "multivariate_reconstruction_error", found.error,
+                Bound(min=found.band.lower, max=found.band.upper, severity=severity),
+                detail=f"PCA on {found.columns} features kept {found.components} components; "
+                       f"{self.multivariate_note}"))
+        elif self.multivariate_note:
+            metrics.append(Metric(AREA, "multivariate_reconstruction_error", NAN, status=Status.MISSING,
+                                  detail=f"not computed: {self.multivariate_note}"))
         return metrics
 
 
-def choose_method(kind: str, config: DriftConfig, reference_values: int, distinct_values: int) -> str:
-    """The decision method for one column; ``auto`` follows Evidently's default rules.
+@dataclass(frozen=True)
+class DriftLabels:
+    """The label of the reference rows and of the day's rows whose labels have arrived."""
 
-    Evidently (``_get_default_stattest``): a reference of at most 1000 non-null values is judged
-    by KS (numeric with more than 5 distinct values, counted over both samples) or chi-square
-    (categorical, or numeric with at most 5 distinct values); a larger reference by normed
-    Wasserstein (numeric with more than 5 distinct values) or Jensen-Shannon (the rest).
-    Evidently's z-test for two-valued columns is the uncorrected 2 x 2 chi-square used here.
+    reference: pd.Series
+    current: pd.Series
+
+
+def choose_method(kind: str, config: DriftConfig, reference_values: int, distinct_values: int,
+                  column: str = "") -> str:
+    """The decision method of one column: its override, the kind's method, or Evidently's defaults under ``auto``.
+
+    Evidently (``_get_default_stattest``): a reference of at most 1000 values is judged by KS
+    (numeric with more than 5 distinct values over both samples), chi-square (more than 2 values)
+    or the two-proportion Z-test (2 values); a larger one by normed Wasserstein (numeric with more
+    than 5 distinct values) or Jensen-Shannon (the rest).
     """
+    override = config.features.get(column)
+    if override is not None and override.method is not None:
+        return override.method
     configured = config.numeric_method if kind == "numeric" else config.categorical_method
     if configured != "auto":
         return configured
-    small = reference_values <= SMALL_REFERENCE_MAX_ROWS
-    if kind == "numeric" and distinct_values > CATEGORICAL_LIKE_MAX_DISTINCT:
-        return "ks" if small else "wasserstein"
-    return "chi2" if small else "jensenshannon"
+    many_values = kind == "numeric" and distinct_values > CATEGORICAL_LIKE_MAX_DISTINCT
+    if reference_values <= SMALL_REFERENCE_MAX_ROWS:
+        return "ks" if many_values else "chi2" if distinct_values > 2 else "z_test"
+    return "wasserstein" if many_values else "jensenshannon"
 
 
-def compute_drift(reference: pd.DataFrame, current: pd.DataFrame, monitor: MonitorConfig) -> DriftReport:
-    """Compare every configured feature and the model output of ``current`` with ``reference``."""
+def compute_drift(reference: pd.DataFrame, current: pd.DataFrame, monitor: MonitorConfig,
+                  labels: DriftLabels | None = None) -> DriftReport:
+    """Compare every configured feature, the model output and (given ``labels``) the label with the reference."""
     config = monitor.drift
     columns = monitor.columns
-    features = [_column_drift(name, "numeric", reference, current, config) for name in columns.numeric_features]
-    features += [_column_drift(name, "categorical", reference, current, config)
-                 for name in columns.categorical_features]
-    prediction = _prediction_drift(reference, current, monitor)
+    chunks = reference_chunks(reference, columns.timestamp, config.calibration.chunks)
+    kinds = [(name, "numeric") for name in columns.numeric_features]
+    kinds += [(name, "categorical") for name in columns.categorical_features]
+
+    def judge(context: contextvars.Context, column: tuple[str, str]) -> FeatureDrift:
+        name, kind = column
+        return context.run(_column_drift, name, kind, reference.get(name), current.get(name), config, chunks)
+
+    # numpy releases the GIL while sorting and searching, most of the work on large days. Each column runs in
+    # a copy of the caller's context, so numpy error states the caller set still hold in the worker threads.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(kinds), os.cpu_count() or 1))) as pool:
+        features = list(pool.map(judge, [contextvars.copy_context() for _ in kinds], kinds))
+    features = _correct_for_multiple_testing(features, config.multiple_testing)
+    output, kind = _output_column(monitor)
+    prediction = None if output is None else _column_drift(output, kind, reference.get(output), current.get(output),
+                                                           config, chunks, role="prediction")
+    label = None
+    if labels is not None:
+        label_kind = "numeric" if monitor.task is Task.REGRESSION else "categorical"
+        label = _column_drift(columns.label, label_kind, labels.reference, labels.current, config, chunks=None,
+                              role="label")
     judged = [feature for feature in features if feature.judged]
     drifted_share = sum(feature.drifted for feature in judged) / len(judged) if judged else NAN
+    multivariate, note = None, ""
+    if config.multivariate.enabled:
+        found = reconstruction_drift(reference, current, columns.numeric_features, columns.categorical_features,
+                                     variance=config.multivariate.variance, chunks=chunks,
+                                     k_std=config.calibration.k_std)
+        multivariate, note = (None, found) if isinstance(found, str) else (found, f"band from {chunks.description}")
     return DriftReport(
-        features=features,
-        prediction=prediction,
-        drifted_share=drifted_share,
+        features=features, prediction=prediction, drifted_share=drifted_share,
         dataset_drift=bool(drifted_share >= config.dataset_drift_share),
-        dataset_drift_share=config.dataset_drift_share,
+        dataset_drift_share=config.dataset_drift_share, label=label, multivariate=multivariate,
+        multivariate_note=note,
     )
 
 
-def _prediction_drift(reference: pd.DataFrame, current: pd.DataFrame, monitor: MonitorConfig) -> FeatureDrift | None:
+def _output_column(monitor: MonitorConfig) -> tuple[str | None, str]:
     """A binary classifier's score, a regressor's prediction (numeric), a multiclass label (categorical)."""
     columns = monitor.columns
     if monitor.task is Task.BINARY_CLASSIFICATION:
-        name, kind = columns.score, "numeric"
-    elif monitor.task is Task.MULTICLASS_CLASSIFICATION:
-        name, kind = columns.prediction, "categorical"
-    else:
-        name, kind = columns.prediction, "numeric"
-    if name is None:
-        return None
-    return _column_drift(name, kind, reference, current, monitor.drift)
+        return columns.score, "numeric"
+    if monitor.task is Task.MULTICLASS_CLASSIFICATION:
+        return columns.prediction, "categorical"
+    return columns.prediction, "numeric"
 
 
-def _column_drift(name: str, kind: str, reference: pd.DataFrame, current: pd.DataFrame,
-                  config: DriftConfig) -> FeatureDrift:
-    absent = [side for side, frame in (("reference", reference), ("current", current)) if name not in frame.columns]
+# --- one column ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Samples:
+    """One column reduced to what the methods read. Numeric columns keep sorted values (with each
+    reference value's chunk, for calibration); ``counts`` are on reference quantile bins or categories."""
+
+    reference_values: np.ndarray | None
+    current_values: np.ndarray | None
+    reference_chunk: np.ndarray | None  # chunk label of each sorted reference value / each reference code
+    reference_codes: np.ndarray | None  # categorical: category index of each reference value
+    edges: np.ndarray | None  # numeric binned by quantiles
+    value_categories: np.ndarray | None  # numeric binned by value (few distinct values)
+    reference_counts: np.ndarray
+    current_counts: np.ndarray
+    reference_size: int
+    current_size: int
+    distinct: int
+    unseen: tuple[str, ...]
+
+    def read(self, method: Method) -> tuple[np.ndarray, np.ndarray]:
+        if method.reads == "values":
+            return self.reference_values, self.current_values
+        return self.reference_counts, self.current_counts
+
+    def chunk_pairs(self, method: Method, chunks: int):
+        """(rest of the reference, one chunk) for each chunk, in the form ``method`` reads."""
+        for chunk in range(chunks):
+            inside = self.reference_chunk == chunk
+            if not inside.any():
+                continue
+            if method.reads == "values":
+                yield self.reference_values[~inside], self.reference_values[inside]
+            elif self.reference_codes is not None:
+                counts = np.bincount(self.reference_codes[inside], minlength=self.reference_counts.size)
+                yield self.reference_counts - counts, counts
+            elif self.value_categories is not None:
+                counts = _value_counts(self.reference_values[inside], self.value_categories)
+                yield self.reference_counts - counts, counts
+            elif self.edges is not None:
+                counts = stats.bin_counts(self.reference_values[inside], self.edges)
+                yield self.reference_counts - counts, counts
+
+
+def _column_drift(name: str, kind: str, reference: pd.Series | None, current: pd.Series | None, config: DriftConfig,
+                  chunks: ReferenceChunks | None, role: str = "feature") -> FeatureDrift:
+    absent = [side for side, series in (("reference", reference), ("current", current)) if series is None]
     if absent:
-        return _unjudged(name, kind, config, len(reference), len(current),
-                         f"column '{name}' is not in the {' and '.join(absent)} data")
-    if kind == "numeric":
-        return _numeric_drift(name, reference[name], current[name], config)
-    return _categorical_drift(name, reference[name], current[name], config)
-
-
-def _numeric_drift(name: str, reference: pd.Series, current: pd.Series, config: DriftConfig) -> FeatureDrift:
-    reference_values, reference_dropped, reference_invalid = _numeric_values(reference)
-    current_values, current_dropped, current_invalid = _numeric_values(current)
-    empty = _empty_sides(reference_values.size, current_values.size)
-    if empty:
-        return _unjudged(name, "numeric", config, len(reference), len(current), empty,
-                         reference_dropped, current_dropped)
-    reference_sorted = np.sort(reference_values)
-    current_sorted = np.sort(current_values)
-    statistics: dict[str, float] = {}
-    statistics["ks_statistic"], statistics["ks_p_value"] = ks_test(reference_sorted, current_sorted)
-    statistics["wasserstein_normed"] = wasserstein_normed(reference_sorted, current_sorted)
-    statistics["psi"] = psi_categorical(*numeric_bin_counts(reference_sorted, current_sorted, PSI_BINS))
-    distinct = _distinct_count_capped(reference_sorted, current_sorted, CATEGORICAL_LIKE_MAX_DISTINCT)
-    unseen: tuple[str, ...] = ()
-    if distinct <= CATEGORICAL_LIKE_MAX_DISTINCT:
-        counts = align_categories(reference_sorted, current_sorted)
-        statistics.update(_category_statistics(counts.reference, counts.current, with_psi=False))
-        unseen = counts.unseen
-    notes = [_invalid_note(side, count) for side, count in (("reference", reference_invalid),
-                                                             ("current", current_invalid)) if count]
-    return _judge(name, "numeric", config, statistics, reference, current, reference_values.size, distinct,
-                  reference_dropped, current_dropped, unseen, notes)
-
-
-def _categorical_drift(name: str, reference: pd.Series, current: pd.Series, config: DriftConfig) -> FeatureDrift:
-    counts = align_categories(reference, current)
-    empty = _empty_sides(int(counts.reference.sum()), int(counts.current.sum()))
-    if empty:
-        return _unjudged(name, "categorical", config, len(reference), len(current), empty,
-                         counts.reference_nulls, counts.current_nulls)
-    statistics = _category_statistics(counts.reference, counts.current, with_psi=True)
-    return _judge(name, "categorical", config, statistics, reference, current, int(counts.reference.sum()),
-                  len(counts.categories), counts.reference_nulls, counts.current_nulls, counts.unseen, [])
-
-
-def _category_statistics(reference_counts: np.ndarray, current_counts: np.ndarray, *,
-                         with_psi: bool) -> dict[str, float]:
-    statistics: dict[str, float] = {}
-    statistics["chi2_statistic"], statistics["chi2_p_value"] = chi2_test(reference_counts, current_counts)
-    statistics["jensenshannon"] = jensenshannon_distance(reference_counts, current_counts)
-    if with_psi:
-        statistics["psi"] = psi_categorical(reference_counts, current_counts)
-    return statistics
-
-
-def _judge(name: str, kind: str, config: DriftConfig, statistics: dict[str, float], reference: pd.Series,
-           current: pd.Series, reference_values: int, distinct: int, reference_nulls: int, current_nulls: int,
-           unseen: tuple[str, ...], notes: list[str]) -> FeatureDrift:
-    """Pick the decision method, apply its threshold and explain the choice in ``detail``."""
-    method = choose_method(kind, config, reference_values, distinct)
-    threshold = _threshold(config, method)
-    statistic_key, p_value_key = _METHOD_KEYS[method]
-    decision_value = statistics[p_value_key or statistic_key]
-    drifted = bool(decision_value < threshold) if p_value_key else bool(decision_value >= threshold)
-    rule = f"{p_value_key} < {threshold:g}" if p_value_key else f"{statistic_key} >= {threshold:g}"
-    why = ""
-    if (config.numeric_method if kind == "numeric" else config.categorical_method) == "auto":
-        size = "<=" if reference_values <= SMALL_REFERENCE_MAX_ROWS else ">"
-        why = f" (auto: {reference_values} reference values {size} {SMALL_REFERENCE_MAX_ROWS}"
-        if kind == "numeric":
-            many = distinct > CATEGORICAL_LIKE_MAX_DISTINCT
-            why += f", {'more than' if many else 'at most'} {CATEGORICAL_LIKE_MAX_DISTINCT} distinct values"
-        why += ")"
-    parts = [f"drift when {rule}{why}"]
+        return _unjudged(name, kind, role, config, f"column '{name}' is not in the {' and '.join(absent)} data")
+    chunk_labels = None if chunks is None or not _calibrates(config, name) else chunks.labels
+    prepared = (_numeric_samples if kind == "numeric" else _categorical_samples)(reference, current, chunk_labels)
+    if isinstance(prepared, str):
+        return _unjudged(name, kind, role, config, prepared)
+    samples, reference_nulls, current_nulls, notes = prepared
+    reference_size, current_size = samples.reference_size, samples.current_size
+    method = METHODS[choose_method(kind, config, reference_size, samples.distinct, name)]
+    statistic, p_value = method.compare(*samples.read(method))
+    threshold = _threshold(config, method.name, name)
+    decision_metric, decision_value = (method.p_value, p_value) if method.is_test else (method.statistic, statistic)
+    rule = f"{decision_metric} {'<' if method.is_test else '>='} {threshold:g}"
+    calibrated = None
+    if chunk_labels is not None:
+        calibrated = band([method.compare(rest, chunk)[0] for rest, chunk in samples.chunk_pairs(method, chunks.count)],
+                          config.calibration.k_std)
+        if calibrated is None:
+            notes.append(f"not calibrated: fewer than 3 reference chunks give a {method.statistic} "
+                         f"({chunks.description}), so the fixed threshold applies")
+        else:
+            decision_metric, decision_value, threshold = method.statistic, statistic, calibrated.upper
+            rule = f"{method.statistic} > {threshold:.4g} ({calibrated.describe(method.statistic, chunks.description)})"
+    drifted = _past(decision_value, threshold, decision_metric, strict=calibrated is not None)
+    parts = [f"drift when {rule}{_why_auto(kind, config, name, reference_size, samples.distinct)}"]
     if math.isnan(decision_value):
-        parts.insert(0, f"{p_value_key or statistic_key} could not be computed (no finite values to compare)")
-    if unseen:
-        parts.append(f"{len(unseen)} categories not in the reference: {', '.join(unseen[:5])}"
-                     + (", ..." if len(unseen) > 5 else ""))
+        parts.insert(0, f"{decision_metric} could not be computed for these values")
+    if samples.unseen:
+        more = ", ..." if len(samples.unseen) > MAX_NAMED_UNSEEN else ""
+        parts.append(f"{len(samples.unseen)} categories not in the reference: "
+                     f"{', '.join(samples.unseen[:MAX_NAMED_UNSEEN])}{more}")
+    parts.append(f"{reference_size:,} reference and {current_size:,} current values")
     if reference_nulls or current_nulls:
         parts.append(f"left out {reference_nulls} reference and {current_nulls} current values that are null")
     return FeatureDrift(
-        feature=name, kind=kind, method=method, statistic=statistics[statistic_key],
-        p_value=statistics[p_value_key] if p_value_key else None, threshold=threshold, drifted=drifted,
-        statistics=statistics, reference_rows=len(reference), current_rows=len(current),
-        unseen_categories=unseen, reference_nulls=reference_nulls, current_nulls=current_nulls,
-        detail="; ".join(parts + notes),
+        feature=name, kind=kind, method=method.name, statistic=statistic,
+        p_value=p_value if method.is_test else None, threshold=threshold, drifted=drifted,
+        reference_rows=reference_size, current_rows=current_size, reference_nulls=reference_nulls,
+        current_nulls=current_nulls, unseen_categories=samples.unseen, detail="; ".join(parts + notes), role=role,
+        decision_metric=decision_metric, decision_value=decision_value, band=calibrated,
     )
 
 
-def _unjudged(name: str, kind: str, config: DriftConfig, reference_rows: int, current_rows: int, reason: str,
-              reference_nulls: int = 0, current_nulls: int = 0) -> FeatureDrift:
+def _numeric_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.ndarray | None):
+    reference_values, reference_nulls, reference_invalid = _numeric_values(reference)
+    current_values, current_nulls, current_invalid = _numeric_values(current)
+    empty = _empty_sides(reference_values.size, current_values.size)
+    if empty:
+        return empty
+    reference_chunk = None
+    if chunk_labels is not None:
+        labels = chunk_labels[~np.isnan(_as_float(reference))]
+        order = np.argsort(reference_values, kind="stable")
+        reference_values, reference_chunk = reference_values[order], labels[order]
+    else:
+        reference_values = np.sort(reference_values)
+    current_values = np.sort(current_values)
+    distinct = _distinct_count_capped(reference_values, current_values, CATEGORICAL_LIKE_MAX_DISTINCT)
+    unseen: tuple[str, ...] = ()
+    edges = categories = None
+    if distinct <= CATEGORICAL_LIKE_MAX_DISTINCT:
+        categories = np.union1d(_distinct_sorted(reference_values), _distinct_sorted(current_values))
+        reference_counts = _value_counts(reference_values, categories)
+        current_counts = _value_counts(current_values, categories)
+        unseen = tuple(str(value) for value, count in zip(categories, reference_counts, strict=True) if not count)
+    else:
+        edges = stats.quantile_bin_edges(reference_values)
+        if edges.size:
+            reference_counts = stats.bin_counts(reference_values, edges)
+            current_counts = stats.bin_counts(current_values, edges)
+        else:  # no finite reference value to cut bins at: histogram methods give NaN
+            edges, reference_counts, current_counts = None, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    notes = [f"{count} of the left-out {side} values are not numbers"
+             for side, count in (("reference", reference_invalid), ("current", current_invalid)) if count]
+    samples = _Samples(reference_values, current_values, reference_chunk, None, edges, categories, reference_counts,
+                       current_counts, reference_values.size, current_values.size, distinct, unseen)
+    return samples, reference_nulls, current_nulls, notes
+
+
+def _categorical_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.ndarray | None):
+    counts = stats.align_categories(reference, current)
+    empty = _empty_sides(int(counts.reference.sum()), int(counts.current.sum()))
+    if empty:
+        return empty
+    codes = reference_chunk = None
+    if chunk_labels is not None:
+        present = reference.notna().to_numpy()
+        codes = pd.Categorical(reference[present], categories=list(counts.categories)).codes.astype(np.int64)
+        reference_chunk = chunk_labels[present]
+    samples = _Samples(None, None, reference_chunk, codes, None, None, counts.reference, counts.current,
+                       int(counts.reference.sum()), int(counts.current.sum()), len(counts.categories), counts.unseen)
+    return samples, counts.reference_nulls, counts.current_nulls, []
+
+
+def _correct_for_multiple_testing(features: list[FeatureDrift], correction: str) -> list[FeatureDrift]:
+    """Adjust the p-values of the features judged by a test (not calibrated ones) across the day's features."""
+    tested = [i for i, feature in enumerate(features) if feature.judged and feature.decided_on_p_value]
+    if correction == "none" or not tested:
+        return features
+    adjusted = adjust_p_values([features[i].decision_value for i in tested], correction)
+    corrected = list(features)
+    for i, value in zip(tested, adjusted, strict=True):
+        feature = features[i]
+        metric = f"{feature.decision_metric}_{correction}"
+        note = (f"{CORRECTION_NAMES[correction]}-adjusted over {len(tested)} tested features "
+                f"(raw p = {feature.decision_value:.3g})")
+        corrected[i] = dataclasses.replace(
+            feature, decision_metric=metric, decision_value=float(value), drifted=bool(value < feature.threshold),
+            detail=feature.detail.replace(f"drift when {feature.decision_metric} <", f"drift when {metric} <", 1)
+            + f"; {note}")
+    return corrected
+
+
+def _unjudged(name: str, kind: str, role: str, config: DriftConfig, reason: str) -> FeatureDrift:
     """A column that cannot be compared; its method is the configured one (``auto`` stays undecided)."""
-    method = config.numeric_method if kind == "numeric" else config.categorical_method
+    override = config.features.get(name)
+    method = (override.method if override and override.method else
+              config.numeric_method if kind == "numeric" else config.categorical_method)
+    known = METHODS.get(method)
+    decision = None if known is None else known.p_value or known.statistic
     return FeatureDrift(
-        feature=name, kind=kind, method=method, statistic=NAN, p_value=None,
-        threshold=_threshold(config, method) if method in _METHOD_KEYS else NAN, drifted=False, statistics={},
-        reference_rows=reference_rows, current_rows=current_rows, reference_nulls=reference_nulls,
-        current_nulls=current_nulls, detail=f"not judged: {reason}",
+        feature=name, kind=kind, method="" if known is None else method, statistic=NAN, p_value=None,
+        threshold=NAN if known is None else _threshold(config, method, name), drifted=False,
+        reference_rows=0, current_rows=0, detail=f"not judged: {reason}", role=role, decision_metric=decision,
     )
 
 
-def _threshold(config: DriftConfig, method: str) -> float:
+def _calibrates(config: DriftConfig, name: str) -> bool:
+    override = config.features.get(name)
+    return override.calibrate if override is not None and override.calibrate is not None \
+        else config.calibration.enabled
+
+
+def _threshold(config: DriftConfig, method: str, name: str) -> float:
+    override = config.features.get(name)
+    if override is not None and override.threshold is not None and (override.method in (None, method)):
+        return float(override.threshold)
     return float(getattr(config.thresholds, method))
+
+
+def _past(value: float, threshold: float, metric: str | None, *, strict: bool) -> bool:
+    """Tests drift below the threshold; distances at or above it (strictly above a calibrated band)."""
+    if math.isnan(value):
+        return False
+    if metric is not None and "p_value" in metric:
+        return value < threshold
+    return value > threshold if strict else value >= threshold
+
+
+def _why_auto(kind: str, config: DriftConfig, name: str, reference_values: int, distinct: int) -> str:
+    override = config.features.get(name)
+    configured = config.numeric_method if kind == "numeric" else config.categorical_method
+    if (override is not None and override.method is not None) or configured != "auto":
+        return ""
+    size = "<=" if reference_values <= SMALL_REFERENCE_MAX_ROWS else ">"
+    why = f" (auto: {reference_values} reference values {size} {SMALL_REFERENCE_MAX_ROWS}"
+    if kind == "numeric":
+        many = distinct > CATEGORICAL_LIKE_MAX_DISTINCT
+        why += f", {'more than' if many else 'at most'} {CATEGORICAL_LIKE_MAX_DISTINCT} distinct values"
+    elif reference_values <= SMALL_REFERENCE_MAX_ROWS:
+        why += f", {distinct} categories"
+    return why + ")"
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int]:
     """Non-null values as float64, the number left out, and how many of those were not numbers at all."""
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        invalid = 0
-    else:
-        coerced = pd.to_numeric(series, errors="coerce")
-        values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
-        invalid = int(coerced.isna().sum() - series.isna().sum())
-    kept, dropped = split_nan(values)
+    values = _as_float(series)
+    invalid = 0 if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series) \
+        else int(np.isnan(values).sum() - series.isna().sum())
+    kept, dropped = stats.split_nan(values)
     return kept, dropped, invalid
-
-
-def _invalid_note(side: str, count: int) -> str:
-    return f"{count} of the left-out {side} values are not numbers"
 
 
 def _empty_sides(reference_values: int, current_values: int) -> str:
     """'' when both samples have values, else a reason naming the empty side(s)."""
     empty = [side for side, size in (("reference", reference_values), ("current", current_values)) if size == 0]
     return f"no non-null values in the {' and '.join(empty)} data" if empty else ""
+
+
+def _value_counts(sorted_values: np.ndarray, categories: np.ndarray) -> np.ndarray:
+    """How often each of the sorted distinct ``categories`` occurs in the sorted values."""
+    return np.searchsorted(sorted_values, categories, side="right") - np.searchsorted(sorted_values, categories,
+                                                                                      side="left")
 
 
 def _distinct_count_capped(reference_sorted: np.ndarray, current_sorted: np.ndarray, cap: int) -> int:

@@ -1,26 +1,42 @@
-"""Two-sample drift statistics on plain numpy arrays.
+"""Two-sample drift statistics on plain numpy arrays: small pure functions, reference first.
 
-Every function takes the reference sample first and the current sample second, drops NaN
-itself (the engine counts what was dropped with :func:`split_nan`) and returns NaN instead of
-raising when a sample has nothing left to compare. Conventions follow Evidently's legacy
-stattests (``evidently/legacy/calculations/stattests``) unless a docstring says otherwise.
+Two families, so a reference can later come as a profile instead of rows:
+
+- **sample statistics** (KS, normed Wasserstein, Cramér-von Mises, Anderson-Darling) read both
+  samples' values. They take any arrays, drop NaN, and sort only what is not sorted already (an O(n)
+  check), so the engine sorts each column once;
+- **histogram statistics** (PSI, Jensen-Shannon, Hellinger, total variation, L-infinity, chi-square,
+  G-test, Z-test) read only aligned counts: categories, or numeric bins cut at the reference's
+  quantiles by :func:`quantile_bin_edges` / :func:`bin_counts`. A reference histogram on the reference
+  bins is all they need.
+
+Each returns NaN instead of raising when a sample has nothing left to compare. Conventions follow
+Evidently's stattests (``evidently/legacy/calculations/stattests``) unless a docstring says otherwise.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.spatial import distance
+from scipy import special, stats
 
+NUMERIC_BINS = 10
+"""Numeric histograms: reference deciles, plus an underflow and an overflow bin."""
 PSI_EPSILON = 1e-4
 """Proportion given to an empty bin or category before taking PSI's logarithm (Evidently's usual value)."""
-
 WASSERSTEIN_MIN_NORM = 0.001
 """Floor on the reference std when norming Wasserstein (as Evidently): a constant reference stays finite."""
+KS_EXACT_MAX_VALUES = 10_000
+"""Up to this many values per sample, KS p-values are scipy's exact ones (scipy's own ``auto`` rule)."""
+CVM_EXACT_MAX_VALUES = 20
+"""Up to this many values per sample, Cramér-von Mises p-values are exact (scipy's ``auto`` rule)."""
+ANDERSON_MAX_VALUES = 100_000
+"""Anderson-Darling runs on a seeded random subsample of this many values per larger sample (speed)."""
+ANDERSON_SEED = 0
 
 NAN = float("nan")
 
@@ -33,125 +49,301 @@ def split_nan(values: np.ndarray | pd.Series) -> tuple[np.ndarray, int]:
     return (array[~missing] if dropped else array), dropped
 
 
-def ks_test(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
+def sorted_values(values: np.ndarray | pd.Series) -> np.ndarray:
+    """float64 without NaN, ascending; an already sorted input is returned without sorting again."""
+    array, _ = split_nan(values)
+    if array.size > 1 and not (array[1:] >= array[:-1]).all():
+        array = np.sort(array)
+    return array
+
+
+# --- sample statistics ----------------------------------------------------------------------------
+
+def ks_test(reference, current) -> tuple[float, float]:
     """Two-sample, two-sided Kolmogorov-Smirnov test: ``D = sup_x |F_ref(x) - F_cur(x)|``.
 
-    Identical to ``scipy.stats.ks_2samp(reference, current)`` (method "auto": exact p-value for
-    small samples, asymptotic otherwise). ±inf are ordinary extreme values for an ECDF.
-    Returns ``(D, p_value)``, or ``(nan, nan)`` when either sample is empty.
+    ``D`` is read off both empirical CDFs by binary search on the sorted samples. The p-value is
+    scipy's exact one while both samples have at most 10,000 values (``ks_2samp``'s ``auto``, the
+    call Evidently makes), else Smirnov's limit ``kstwo.sf(D, round(n m / (n + m)))`` as scipy does.
+    ±inf are ordinary extreme values. Returns ``(D, p)``, or ``(nan, nan)`` when a sample is empty.
     """
-    reference, _ = split_nan(reference)
-    current, _ = split_nan(current)
+    reference, current = sorted_values(reference), sorted_values(current)
     if not reference.size or not current.size:
         return NAN, NAN
-    result = stats.ks_2samp(reference, current)
+    if max(reference.size, current.size) <= KS_EXACT_MAX_VALUES:
+        result = stats.ks_2samp(reference, current)
+        return float(result.statistic), float(result.pvalue)
+    statistic = max(float(np.max(np.abs(_own_ecdf(sample) - _ecdf(other, sample))))
+                    for sample, other in ((reference, current), (current, reference)))
+    larger, smaller = max(reference.size, current.size), min(reference.size, current.size)
+    effective = round(larger * smaller / (larger + smaller))
+    return statistic, float(np.clip(stats.kstwo.sf(statistic, effective), 0.0, 1.0))
+
+
+def wasserstein_normed(reference, current) -> float:
+    """First Wasserstein distance over the reference's spread: ``W1(ref, cur) / max(std(ref), 0.001)``.
+
+    ``W1 = integral |F_ref(x) - F_cur(x)| dx``, summed exactly over the merged sorted values.
+    ``std`` is the population standard deviation (ddof=0), as Evidently's ``np.std``, floored at
+    0.001 so a constant reference does not divide by zero. Only finite values count: moving mass
+    to ±inf costs an infinite amount, so infinities are left to the other statistics and to the
+    under/overflow bins. Returns NaN when either sample has no finite value.
+    """
+    reference, current = _finite(sorted_values(reference)), _finite(sorted_values(current))
+    if not reference.size or not current.size:
+        return NAN
+    merged = np.concatenate((reference, current))
+    merged.sort(kind="stable")  # two sorted runs: a linear merge
+    gaps = np.abs(_ecdf(reference, merged[:-1]) - _ecdf(current, merged[:-1]))
+    distance = float(np.dot(gaps, np.diff(merged)))
+    return distance / max(float(np.std(reference)), WASSERSTEIN_MIN_NORM)
+
+
+def cramer_von_mises_test(reference, current) -> tuple[float, float]:
+    """Two-sample Cramér-von Mises test (Anderson 1962), as ``scipy.stats.cramervonmises_2samp``.
+
+    With midranks ``r_i`` of the sorted reference and ``s_j`` of the sorted current values in the
+    pooled sample (sizes n, m, N = n + m): ``U = n sum (r_i - i)^2 + m sum (s_j - j)^2`` and
+    ``T = U / (n m N) - (4 n m - 1) / (6 N)``. Ranks come from binary searches on the two sorted
+    samples. The p-value is exact (scipy) while both samples have at most 20 values, else
+    ``1 - F(T*)``: T standardised by its exact mean and variance (Anderson 1962, eqs. 11-15),
+    ``T* = 1/6 + (T - E T) / sqrt(45 Var T)``, and F the limiting distribution of the one-sample
+    statistic (Csörgő & Faraway 1996, eq. 1.3).
+    Returns ``(nan, nan)`` when a sample has fewer than 2 values.
+    """
+    reference, current = sorted_values(reference), sorted_values(current)
+    if reference.size < 2 or current.size < 2:
+        return NAN, NAN
+    if max(reference.size, current.size) <= CVM_EXACT_MAX_VALUES:
+        result = stats.cramervonmises_2samp(reference, current)
+        return float(result.statistic), float(result.pvalue)
+    n, m = reference.size, current.size
+    u = sum(size * float(np.sum((_midranks(values, reference, current) - np.arange(1, size + 1)) ** 2))
+            for values, size in ((reference, n), (current, m)))
+    k, total = n * m, n + m
+    statistic = u / (k * total) - (4 * k - 1) / (6 * total)
+    mean = (1 + 1 / total) / 6
+    variance = (total + 1) * (4 * k * total - 3 * (n * n + m * m) - 2 * k) / (45 * total * total * 4 * k)
+    normalised = 1 / 6 + (statistic - mean) / math.sqrt(45 * variance)
+    return statistic, max(0.0, 1.0 - _cvm_limit_cdf(normalised))
+
+
+def anderson_darling_test(reference, current) -> tuple[float, float]:
+    """k-sample Anderson-Darling test (Scholz & Stephens 1987), midrank variant, k = 2.
+
+    ``scipy.stats.anderson_ksamp([ref, cur], variant="midrank")``: the normalised statistic and
+    its p-value, which scipy interpolates from a table and clips to [0.001, 0.25]. A sample with
+    more than 100,000 values is replaced by a seeded random subsample of that size first, so one
+    feature costs well under a second at any size (the exact statistic on millions of rows takes
+    seconds). Returns ``(nan, nan)`` with fewer than 4 values in all, and ``(nan, 1.0)`` when both
+    samples hold one and the same value (nothing differs).
+    """
+    reference, current = sorted_values(reference), sorted_values(current)
+    if not reference.size or not current.size or reference.size + current.size < 4:
+        return NAN, NAN
+    if reference[0] == reference[-1] == current[0] == current[-1]:
+        return NAN, 1.0
+    rng = np.random.default_rng(ANDERSON_SEED)
+    samples = [values if values.size <= ANDERSON_MAX_VALUES else rng.choice(values, ANDERSON_MAX_VALUES, replace=False)
+               for values in (reference, current)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "p-value capped/floored": documented above
+        result = stats.anderson_ksamp(samples, variant="midrank")
     return float(result.statistic), float(result.pvalue)
 
 
-def wasserstein_normed(reference: np.ndarray, current: np.ndarray) -> float:
-    """First Wasserstein distance divided by the reference's spread: ``W1(ref, cur) / max(std(ref), 0.001)``.
+def _ecdf(sorted_sample: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Share of the sample at or below each point."""
+    return np.searchsorted(sorted_sample, points, side="right") / sorted_sample.size
 
-    ``std`` is the population standard deviation (ddof=0): Evidently's ``_wasserstein_distance_norm``
-    calls ``np.std`` on the reference Series, whose default is ddof=0, and floors it at 0.001 so a
-    constant reference does not divide by zero. Only finite values are used: moving mass to ±inf
-    costs an infinite amount, so infinities are left to KS and to PSI's under/overflow bins.
-    Returns NaN when either sample has no finite value.
+
+def _own_ecdf(sorted_sample: np.ndarray) -> np.ndarray:
+    """``_ecdf(sample, sample)`` without a search: each value's share is the position of its last tie."""
+    positions = np.arange(1, sorted_sample.size + 1, dtype=np.float64)
+    tied_with_next = np.zeros(sorted_sample.size, dtype=bool)
+    np.equal(sorted_sample[1:], sorted_sample[:-1], out=tied_with_next[:-1])
+    positions[tied_with_next] = np.inf
+    return np.minimum.accumulate(positions[::-1])[::-1] / sorted_sample.size
+
+
+def _midranks(values: np.ndarray, *samples: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``values`` in the pooled sorted samples, ties sharing their mean rank."""
+    below = sum(np.searchsorted(sample, values, side="left") for sample in samples)
+    at_or_below = sum(np.searchsorted(sample, values, side="right") for sample in samples)
+    return (below + at_or_below + 1) / 2.0
+
+
+def _cvm_limit_cdf(x: float, tolerance: float = 1e-7) -> float:
+    """Limiting CDF of the Cramér-von Mises statistic, summed until a term falls below ``tolerance``:
+    ``F(x) = sum_k Gamma(k + 1/2) / (Gamma(1/2) k!) sqrt(4k + 1) exp(-q_k) K_1/4(q_k) / (pi sqrt(x))``,
+    ``q_k = (4k + 1)^2 / (16 x)``."""
+    if x <= 0:
+        return 0.0
+    total, k = 0.0, 0
+    while True:
+        y = 4 * k + 1
+        q = y * y / (16 * x)
+        term = (math.exp(special.gammaln(k + 0.5) - special.gammaln(k + 1)) / (math.pi ** 1.5 * math.sqrt(x))
+                * math.sqrt(y) * math.exp(-q) * special.kv(0.25, q))
+        total += term
+        if abs(term) < tolerance:
+            return float(total)
+        k += 1
+
+
+# --- numeric bins ---------------------------------------------------------------------------------
+
+def quantile_bin_edges(reference, bins: int = NUMERIC_BINS) -> np.ndarray:
+    """Edges at the finite reference's quantiles ``0, 1/bins, ..., 1`` (numpy's "linear"), duplicates merged.
+
+    Heavily tied data gets fewer bins; a constant reference gives one edge. Empty when the
+    reference has no finite value. A profile can supply these edges from its own quantiles.
     """
-    reference = _finite(reference)
-    current = _finite(current)
-    if not reference.size or not current.size:
-        return NAN
-    norm = max(float(np.std(reference)), WASSERSTEIN_MIN_NORM)
-    return float(stats.wasserstein_distance(reference, current)) / norm
+    finite = _finite(sorted_values(reference))
+    if not finite.size:
+        return np.zeros(0)
+    return np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)))
 
 
-def psi_categorical(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+def bin_counts(values, edges: np.ndarray) -> np.ndarray:
+    """Counts in ``(-inf, e_0)``, ``[e_0, e_1)``, ..., ``[e_{m-1}, e_m]``, ``(e_m, +inf)``.
+
+    The first and last bins hold exactly the values outside the reference range, ±inf included;
+    with a single edge the bins are below, equal, above. One binary search per edge.
+    """
+    values = sorted_values(values)
+    inner = edges[:max(len(edges) - 1, 1)]
+    boundaries = np.concatenate(([0], np.searchsorted(values, inner, side="left"),
+                                 [np.searchsorted(values, edges[-1], side="right"), values.size]))
+    return np.diff(boundaries)
+
+
+def numeric_bin_counts(reference, current, bins: int = NUMERIC_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Both samples counted in the reference's quantile bins (two empty arrays without a finite reference)."""
+    edges = quantile_bin_edges(reference, bins)
+    if not edges.size:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return bin_counts(reference, edges), bin_counts(current, edges)
+
+
+# --- histogram statistics (aligned counts) -----------------------------------------------------------
+
+def psi(reference_counts, current_counts) -> float:
     """Population Stability Index of two aligned count vectors (categories or bins).
 
-    ``PSI = sum_i (c_i - r_i) * ln(c_i / r_i)`` where ``r_i``/``c_i`` are the reference/current
-    proportions; a zero proportion is replaced by ``PSI_EPSILON`` (1e-4) first, without
-    renormalising, so a category seen on one side only adds a large but finite term and a bin
-    empty on both sides adds nothing. NaN when either side has no counts.
+    ``PSI = sum_i (c_i - r_i) ln(c_i / r_i)`` with ``r_i``/``c_i`` the reference/current proportions;
+    a zero proportion becomes ``PSI_EPSILON`` (1e-4) first, without renormalising, so a category seen
+    on one side only adds a large but finite term and a bin empty on both sides adds nothing.
     """
-    reference_share = _shares(reference_counts)
-    current_share = _shares(current_counts)
-    if reference_share is None or current_share is None:
+    shares = _shares_pair(reference_counts, current_counts)
+    if shares is None:
         return NAN
-    reference_share = np.where(reference_share == 0, PSI_EPSILON, reference_share)
-    current_share = np.where(current_share == 0, PSI_EPSILON, current_share)
-    return float(np.sum((current_share - reference_share) * np.log(current_share / reference_share)))
+    reference, current = (np.where(share == 0, PSI_EPSILON, share) for share in shares)
+    return float(np.sum((current - reference) * np.log(current / reference)))
 
 
-def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
-    """PSI of two numeric samples binned by :func:`numeric_bin_counts` (reference deciles by default)."""
-    reference, _ = split_nan(reference)
-    current, _ = split_nan(current)
-    if not reference.size or not current.size:
+def jensenshannon_distance(reference_counts, current_counts) -> float:
+    """Jensen-Shannon distance ``sqrt((KL(p||m) + KL(q||m)) / 2)``, ``m = (p + q) / 2``, natural log.
+
+    As ``scipy.spatial.distance.jensenshannon`` with ``base=None``, which Evidently calls: the
+    distance lies in ``[0, sqrt(ln 2)]`` (about 0.833).
+    """
+    shares = _shares_pair(reference_counts, current_counts)
+    if shares is None:
         return NAN
-    return psi_categorical(*numeric_bin_counts(np.sort(reference), np.sort(current), bins))
+    p, q = shares
+    m = (p + q) / 2.0
+    divergence = (np.sum(special.rel_entr(p, m)) + np.sum(special.rel_entr(q, m))) / 2.0
+    return math.sqrt(max(float(divergence), 0.0))
 
 
-def numeric_bin_counts(reference_sorted: np.ndarray, current_sorted: np.ndarray,
-                       bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Count both samples in bins cut at the reference quantiles, plus an underflow and an overflow bin.
+def hellinger_distance(reference_counts, current_counts) -> float:
+    """Hellinger distance ``sqrt(1 - sum_i sqrt(p_i q_i))``, equal to ``||sqrt p - sqrt q||_2 / sqrt 2``, in [0, 1]."""
+    shares = _shares_pair(reference_counts, current_counts)
+    if shares is None:
+        return NAN
+    return math.sqrt(max(1.0 - float(np.sum(np.sqrt(shares[0] * shares[1]))), 0.0))
 
-    Inputs must be sorted and NaN-free (``np.sort`` puts ±inf at the ends, which is all this needs).
-    Edges are ``np.quantile(finite reference, linspace(0, 1, bins + 1))`` (numpy's default "linear"
-    method) with duplicates collapsed, so heavily tied data gets fewer bins. With edges
-    ``e_0 < ... < e_m`` the bins are ``(-inf, e_0)``, ``[e_0, e_1)``, ..., ``[e_{m-1}, e_m]``,
-    ``(e_m, +inf)``: the first and last hold only values outside the reference range, including
-    ±inf; a constant reference gives three bins (below, equal, above). Counting is a binary
-    search per edge on the sorted arrays, so it costs O(bins * log n).
-    Returns two empty arrays when the reference has no finite value.
+
+def total_variation_distance(reference_counts, current_counts) -> float:
+    """Total variation distance ``sum_i |p_i - q_i| / 2``, the largest gap in probability of any set, in [0, 1]."""
+    shares = _shares_pair(reference_counts, current_counts)
+    return NAN if shares is None else float(np.sum(np.abs(shares[0] - shares[1]))) / 2.0
+
+
+def linf_distance(reference_counts, current_counts) -> float:
+    """L-infinity distance ``max_i |p_i - q_i|``: the largest change of any one category's share (NannyML)."""
+    shares = _shares_pair(reference_counts, current_counts)
+    return NAN if shares is None else float(np.max(np.abs(shares[0] - shares[1])))
+
+
+def chi2_test(reference_counts, current_counts) -> tuple[float, float]:
+    """Pearson chi-square goodness of fit of the current counts to the reference proportions.
+
+    Evidently's convention (``chisquare(f_obs=current, f_exp=reference * n_cur / n_ref)``): expected
+    counts ``e_i = r_i n_cur / n_ref``, ``X2 = sum (c_i - e_i)^2 / e_i``, k - 1 degrees of freedom over
+    the k categories seen on either side. It treats the reference proportions as known, so it is
+    more sensitive than a 2 x k contingency test when the reference is small. A category absent
+    from the reference but present now makes ``X2 = inf`` and ``p = 0``; one category in all
+    gives ``(0, 1)``. ``(nan, nan)`` when either side has no counts.
     """
-    finite = _finite(reference_sorted)
-    if not finite.size:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)))
-    inner = edges[:max(len(edges) - 1, 1)]
-
-    def counts(values: np.ndarray) -> np.ndarray:
-        boundaries = np.concatenate((
-            [0],
-            np.searchsorted(values, inner, side="left"),
-            [np.searchsorted(values, edges[-1], side="right"), len(values)],
-        ))
-        return np.diff(boundaries)
-
-    return counts(reference_sorted), counts(current_sorted)
+    return _goodness_of_fit(reference_counts, current_counts, lambda observed, expected: (
+        (observed - expected) ** 2 / expected))
 
 
-def chi2_test(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float]:
-    """Pearson chi-square test of homogeneity on the 2 x k table (reference row, current row).
+def g_test(reference_counts, current_counts) -> tuple[float, float]:
+    """G-test (log-likelihood ratio) goodness of fit, expected counts as :func:`chi2_test`.
 
-    Equal to ``scipy.stats.chi2_contingency(table, correction=False)`` after dropping categories
-    absent from both rows (their expected frequency would be zero). No Yates correction: on two
-    categories the uncorrected statistic is the square of the pooled two-proportion z statistic,
-    so the p-value equals Evidently's "z" test it uses for binary columns; with more categories
-    the correction does not apply anyway. A category present on one side only is a column like
-    any other. Returns ``(statistic, p_value)``, or ``(nan, nan)`` when either row is empty.
+    ``G = 2 sum c_i ln(c_i / e_i)`` (terms with ``c_i = 0`` are 0), k - 1 degrees of freedom: as
+    ``scipy.stats.power_divergence(current, expected, lambda_="log-likelihood")``. Evidently passes
+    the raw reference counts as expected values, which scipy rejects unless both samples have the
+    same size; here they are scaled to the current total first. Unseen and single categories as
+    :func:`chi2_test`.
     """
-    table = np.vstack((np.asarray(reference_counts, dtype=np.float64),
-                       np.asarray(current_counts, dtype=np.float64)))
-    if table.size == 0 or (table.sum(axis=1) == 0).any():
+    return _goodness_of_fit(reference_counts, current_counts, lambda observed, expected: (
+        2.0 * special.xlogy(observed, observed / expected)))
+
+
+def z_test(reference_counts, current_counts) -> tuple[float, float]:
+    """Pooled two-proportion Z-test for a column with at most two values (Evidently's "z" test).
+
+    With ``p1``/``p2`` the reference/current share of the first category and ``P`` the pooled
+    share: ``z = (p1 - p2) / sqrt(P (1 - P) (1/n1 + 1/n2))``, two-sided ``p = 2 (1 - Phi(|z|))``.
+    Both samples all in one same category: ``(0, 1)``. ``(nan, nan)`` with more than two categories
+    or an empty side.
+    """
+    reference = np.asarray(reference_counts, dtype=np.float64)
+    current = np.asarray(current_counts, dtype=np.float64)
+    seen = (reference + current) > 0
+    reference, current = reference[seen], current[seen]
+    n1, n2 = reference.sum(), current.sum()
+    if reference.size > 2 or n1 <= 0 or n2 <= 0:
         return NAN, NAN
-    table = table[:, table.sum(axis=0) > 0]
-    result = stats.chi2_contingency(table, correction=False)
-    return float(result.statistic), float(result.pvalue)
+    if reference.size == 1:
+        return 0.0, 1.0
+    p1, p2 = reference[0] / n1, current[0] / n2
+    pooled = (reference[0] + current[0]) / (n1 + n2)
+    z = float((p1 - p2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)))
+    return z, float(2.0 * stats.norm.sf(abs(z)))
 
 
-def jensenshannon_distance(p: np.ndarray, q: np.ndarray) -> float:
-    """Jensen-Shannon distance ``sqrt((KL(p||m) + KL(q||m)) / 2)`` with ``m = (p + q) / 2``.
+def _goodness_of_fit(reference_counts, current_counts, terms) -> tuple[float, float]:
+    reference = np.asarray(reference_counts, dtype=np.float64)
+    current = np.asarray(current_counts, dtype=np.float64)
+    if _shares(reference) is None or _shares(current) is None:
+        return NAN, NAN
+    seen = (reference + current) > 0
+    reference, current = reference[seen], current[seen]
+    if reference.size == 1:
+        return 0.0, 1.0
+    if ((reference == 0) & (current > 0)).any():
+        return math.inf, 0.0
+    expected = reference * (current.sum() / reference.sum())
+    statistic = float(np.sum(terms(current, expected)))
+    return statistic, float(stats.chi2.sf(statistic, reference.size - 1))
 
-    ``p`` and ``q`` are aligned counts or frequencies; scipy normalises them. The logarithm is
-    natural (scipy's default), as in Evidently, which passes ``base=None`` to
-    ``scipy.spatial.distance.jensenshannon``; the distance therefore lies in ``[0, sqrt(ln 2)]``
-    (about 0.833). NaN when either vector sums to zero.
-    """
-    if _shares(p) is None or _shares(q) is None:
-        return NAN
-    return float(distance.jensenshannon(np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)))
 
+# --- categories -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class CategoryCounts:
@@ -170,7 +362,8 @@ def align_categories(reference, current) -> CategoryCounts:
     """Count each sample's values over the union of categories; nulls are dropped and counted.
 
     Works for labels of any hashable type and for numbers (a numeric column with few distinct
-    values is compared as categories); equal numbers align across int and float dtypes.
+    values is compared as categories); equal numbers align across int and float dtypes. A profile
+    holds the same reference counts.
     """
     reference = reference if isinstance(reference, pd.Series) else pd.Series(reference)
     current = current if isinstance(current, pd.Series) else pd.Series(current)
@@ -190,14 +383,19 @@ def align_categories(reference, current) -> CategoryCounts:
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
-    return array[np.isfinite(array)]
+    finite = np.isfinite(values)
+    return values if finite.all() else values[finite]
 
 
-def _shares(counts: np.ndarray) -> np.ndarray | None:
+def _shares(counts) -> np.ndarray | None:
     """Counts as proportions, or None when there is nothing to divide."""
     array = np.asarray(counts, dtype=np.float64)
     total = array.sum()
     if array.size == 0 or not math.isfinite(total) or total <= 0:
         return None
     return array / total
+
+
+def _shares_pair(reference_counts, current_counts) -> tuple[np.ndarray, np.ndarray] | None:
+    reference, current = _shares(reference_counts), _shares(current_counts)
+    return None if reference is None or current is None else (reference, current)

@@ -47,14 +47,22 @@ EXAMPLE_CHARS = 80
 MAX_LISTED = 3  # failures named in one summary sentence
 SMALLEST_P_VALUE = 1e-300
 
-TEST_METHODS = ("ks", "chi2")  # decide on a p-value: drift when p < threshold
 METHOD_LABELS = {  # the first key found in a metric name wins; "ks" is last, being the likeliest accidental match
     "jensenshannon": "Jensen-Shannon distance",
     "wasserstein": "normed Wasserstein",
-    "chi2": "chi-squared p-value",
+    "cramervonmises": "Cramér-von Mises",
+    "anderson": "Anderson-Darling",
+    "hellinger": "Hellinger distance",
+    "totalvariation": "total variation distance",
+    "linf": "L-infinity distance",
+    "gtest": "G-test",
+    "ztest": "Z-test",
+    "chi2": "chi-squared",
     "psi": "PSI",
-    "ks": "KS p-value",
+    "ks": "KS",
 }
+ADJUSTED_P_VALUES = {"bh": "BH-adjusted", "bonferroni": "Bonferroni-adjusted"}  # suffix of the metric name
+SAMPLE_SIZE_METRICS = ("reference_rows", "current_rows")
 METRIC_LABELS = {
     "roc_auc": "ROC AUC", "accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1",
     "log_loss": "log loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "row_count": "rows",
@@ -343,7 +351,7 @@ class DriftRow:
     """One column's drift verdict, read from its drift metrics (see ``_drift_rows``)."""
 
     feature: str
-    is_output: bool  # the model's score or prediction rather than an input feature
+    role: str  # "feature", "model output" or "label"
     method_key: str
     method: str
     lower_is_drift: bool
@@ -353,6 +361,19 @@ class DriftRow:
     threshold: float | None
     status: Status
     detail: str
+    reference_rows: float | None = None  # values compared on each side
+    current_rows: float | None = None
+
+    @property
+    def is_output(self) -> bool:
+        """The model's output or the label rather than an input feature."""
+        return self.role != "feature"
+
+    @property
+    def sample_sizes(self) -> tuple[str, str]:
+        """Values compared on each side, exact (a count is not rounded like a statistic)."""
+        return tuple("—" if n is None or not math.isfinite(n) else f"{n:,.0f}"
+                     for n in (self.reference_rows, self.current_rows))
 
     @property
     def drifted(self) -> bool | None:
@@ -398,28 +419,37 @@ def _compact(name: str) -> str:
 
 def _drift_row(monitor: MonitorConfig, feature: str, group: list[Metric]) -> DriftRow:
     """The decision is the statistic carrying a threshold; the statistic/p-value siblings of the same method
-    fill the other columns ("ks_statistic" next to "ks_p_value"); a 1/0 verdict metric gives the status
-    when no statistic could be judged."""
+    fill the other columns ("ks_statistic" next to "ks_p_value_bh"); a 1/0 verdict metric gives the status
+    when no statistic could be judged. A decision on a p-value drifts below its threshold."""
     verdict = next((m for m in group if m.metric in VERDICT_METRICS), None)
-    measures = [m for m in group if m.metric not in VERDICT_METRICS]
+    sizes = {m.metric: m.value for m in group if m.metric in SAMPLE_SIZE_METRICS}
+    measures = [m for m in group if m.metric not in VERDICT_METRICS and m.metric not in SAMPLE_SIZE_METRICS]
     decision = max(measures, key=lambda m: (m.threshold is not None, m.status in JUDGED), default=None)
     judge = decision if decision is not None and decision.status in JUDGED else verdict or decision
     status = Status.MISSING if judge is None else judge.status
     detail = next((m.detail for m in (verdict, decision) if m is not None and m.detail), "")
-    is_output = feature not in monitor.columns.features
+    role = ("feature" if feature in monitor.columns.features
+            else "label" if feature == monitor.columns.label else "model output")
     if decision is None or decision.threshold is None:
-        return DriftRow(feature, is_output, "", "—", False, math.nan, None, None, None, status, detail)
+        return DriftRow(feature, role, "", "—", False, math.nan, None, None, None, status, detail,
+                        sizes.get("reference_rows"), sizes.get("current_rows"))
     name = _compact(decision.metric)
     key = next((k for k in METHOD_LABELS if k in name), decision.metric)
-    lower_is_drift = key in TEST_METHODS or "pvalue" in name
+    lower_is_drift = "pvalue" in name
+    label = METHOD_LABELS.get(key, metric_label(decision.metric))
+    if lower_is_drift:
+        adjusted = next((text for suffix, text in ADJUSTED_P_VALUES.items() if name.endswith(suffix)), "")
+        label += f" p-value{f' ({adjusted})' if adjusted else ''}"
+    elif "statistic" in name:
+        label += " statistic"
     same_method = {_compact(m.metric): m.value for m in measures
                    if m is not decision and _compact(m.metric).startswith(key)}
     if lower_is_drift:
         p_value, statistic = decision.value, next((v for n, v in same_method.items() if "stat" in n), None)
     else:
         statistic, p_value = decision.value, next((v for n, v in same_method.items() if "pvalue" in n), None)
-    return DriftRow(feature, is_output, key, METHOD_LABELS.get(key, metric_label(decision.metric)), lower_is_drift,
-                    float(decision.value), statistic, p_value, decision.threshold, status, detail)
+    return DriftRow(feature, role, key, label, lower_is_drift, float(decision.value), statistic, p_value,
+                    decision.threshold, status, detail, sizes.get("reference_rows"), sizes.get("current_rows"))
 
 
 def _drift_rows(monitor: MonitorConfig, metrics: list[Metric]) -> list[DriftRow]:
@@ -449,10 +479,10 @@ def _drift_sentence(rows: list[DriftRow]) -> str:
             sentences.append(f"{plural(len(features) - len(judged), 'feature')} could not be judged.")
     for output in (r for r in rows if r.is_output):
         if output.drifted is None:
-            sentences.append(f"The model output {output.feature} could not be judged.")
+            sentences.append(f"The {output.role} {output.feature} could not be judged.")
         else:
             moved = "drifted" if output.drifted else "did not drift"
-            sentences.append(f"The model output {output.feature} {moved}: {output.figure_text}.")
+            sentences.append(f"The {output.role} {output.feature} {moved}: {output.figure_text}.")
     return " ".join(sentences)
 
 
@@ -603,9 +633,10 @@ def _drift_chart(rows: list[DriftRow]) -> Chart | None:
         return None
     panels: dict[str, charts.DriftPanel] = {}
     for row in shown:
-        panel = panels.setdefault(row.method_key, charts.DriftPanel(capitalised(row.method), row.lower_is_drift, []))
+        panel = panels.setdefault(row.method, charts.DriftPanel(capitalised(row.method), row.lower_is_drift, []))
         label = f"p={row.decision_text}" if row.lower_is_drift else row.decision_text
-        name = f"{row.feature} (output)" if row.is_output else row.feature
+        name = f"{row.feature} ({'output' if row.role == 'model output' else row.role})" if row.is_output \
+            else row.feature
         panel.bars.append(charts.DriftBar(name, row.decision, row.threshold, row.drifted, label))
     title = ("Drift per feature" if len(shown) == len(rows)
              else f"Drift: the {len(shown)} strongest of {len(rows)} features")
