@@ -75,6 +75,10 @@ class Workspace:
     def outcomes_path(self, model: str, day: dt.date, stage: str) -> Path:
         return self.state_dir / "checks" / model / day.isoformat() / f"{stage}.json"
 
+    def labels_read_path(self, model: str, day: dt.date) -> Path:
+        """What the day's last performance run read from the label partitions (see ``late_labels``)."""
+        return self.state_dir / "labels" / model / f"{day.isoformat()}.json"
+
 
 # --- ingest -------------------------------------------------------------------------------------
 
@@ -136,18 +140,23 @@ def read_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date) ->
     return pq.read_table(path).to_pandas()
 
 
+def blocking_checks(workspace: Workspace, model: str, day: dt.date) -> list[str]:
+    """The ERROR checks the day failed at ingest: nothing may be computed from its data."""
+    return [o.name for o in load_outcomes(workspace, model, day, stages=("ingest",))
+            if not o.passed and o.severity == Severity.ERROR.value]
+
+
 def read_validated_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> pd.DataFrame:
     """The day's snapshot, unless ingest found it broken: Dagster blocks downstream steps within a run,
     and this keeps a later run of a single downstream asset from computing on the same broken data."""
-    failed = [o.name for o in load_outcomes(workspace, monitor.name, day, stages=("ingest",))
-              if not o.passed and o.severity == Severity.ERROR.value]
+    failed = blocking_checks(workspace, monitor.name, day)
     if failed:
         raise BlockedDayError(f"{monitor.name} on {day} failed ERROR check(s) {', '.join(failed)} at ingest; "
                               f"fix the data, then materialize {monitor.name}/inference_logs for that day again")
     return read_snapshot(workspace, monitor, day)
 
 
-# --- reference and labels -----------------------------------------------------------------------
+# --- reference ----------------------------------------------------------------------------------
 
 def load_reference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> tuple[pd.DataFrame | None, str]:
     """The frame today's data is compared with, and a sentence saying what it is (or why there is none)."""
@@ -173,26 +182,6 @@ def load_reference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -
         return None, f"no reference yet: none of the previous {ref.window_days} days has data"
     return (pd.concat(frames, ignore_index=True),
             f"previous {len(days)} day(s), {days[0].isoformat()} to {days[-1].isoformat()}")
-
-
-def load_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date,
-                today: dt.date | None = None) -> pd.DataFrame | None:
-    """Labels that arrived from ``day`` up to ``max_delay_days`` later (never past ``today``), or None."""
-    if monitor.labels is None:
-        return None
-    last = day + dt.timedelta(days=monitor.labels.max_delay_days)
-    if today is not None:
-        last = min(last, today)
-    frames = []
-    current = day
-    while current <= last:
-        try:
-            data = workspace.objects.read_day(monitor.labels, model=monitor.name, day=current)
-            frames.append(data.table.to_pandas())
-        except DataNotFoundError:
-            pass
-        current += dt.timedelta(days=1)
-    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 # --- checks -------------------------------------------------------------------------------------

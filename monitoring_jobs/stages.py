@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from monitoring_jobs.config import MonitorConfig, Severity, Task
 from monitoring_jobs.drift import DriftLabels, DriftReport, compute_drift
+from monitoring_jobs.late_labels import load_labels, save_labels_read
 from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import compute_operations
 from monitoring_jobs.performance import compute_performance
@@ -25,7 +26,6 @@ from monitoring_jobs.pipeline import (
     IngestedDay,
     Workspace,
     clear_outcomes,
-    load_labels,
     load_reference,
     metric_check,
     publish_day,
@@ -175,7 +175,7 @@ def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, ref
         return None, "not judged: the monitor has no label source"
     if label not in reference.columns:
         return None, f"not judged: the reference has no '{label}' column"
-    arrived = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date())
+    arrived = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date()).frame
     try:
         values = join_labels(current, arrived, monitor).frame[label].dropna()
     except LabelJoinError as exc:
@@ -217,10 +217,12 @@ def performance_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date
     current = read_validated_snapshot(workspace, monitor, day)
     labels = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date())
     reference, described = calibration_reference(workspace, monitor, day)
-    metrics = compute_performance(current, labels, monitor, reference, described)
+    metrics = compute_performance(current, labels.frame, monitor, reference, described) + labels.metrics()
+    save_labels_read(workspace, monitor.name, day, labels.read)  # what the late_labels sensor compares with
     coverage = next((m.value for m in metrics if m.metric == "label_coverage" and not m.segment), float("nan"))
     return StageResult(metrics, [metric_check("performance_thresholds", metrics, what="performance")],
-                       {"label_rows": 0 if labels is None else len(labels), "label_coverage": coverage})
+                       {"label_rows": 0 if labels.frame is None else len(labels.frame), "label_coverage": coverage,
+                        "label_partitions": [arrival.isoformat() for arrival in labels.read.arrivals]})
 
 
 def operations_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:

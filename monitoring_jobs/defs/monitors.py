@@ -9,6 +9,7 @@ import dagster as dg
 from monitoring_jobs.config import MonitorConfig, load_monitors
 from monitoring_jobs.defs.alerts import build_alert_sensor
 from monitoring_jobs.defs.ingest import build_ingest_asset
+from monitoring_jobs.defs.late_labels import build_late_labels_sensor
 from monitoring_jobs.defs.metrics import METRIC_ASSETS, build_metric_asset
 from monitoring_jobs.defs.reports import build_report_asset
 from monitoring_jobs.defs.resources import build_resources
@@ -34,6 +35,6 @@ def build_definitions(monitors: Sequence[MonitorConfig] | None = None,
         assets=assets,
         jobs=jobs,
         schedules=[build_monitor_schedule(job) for job in jobs],
-        sensors=[build_alert_sensor(monitors, check_keys)],
+        sensors=[build_alert_sensor(monitors, check_keys), build_late_labels_sensor(monitors, jobs)],
         resources=build_resources(settings),
     )

@@ -12,9 +12,13 @@ from monitoring_jobs.pipeline import PipelineError, load_reference, publish_day,
 from monitoring_jobs.storage import StorageError
 
 
+def report_asset_key(monitor: MonitorConfig) -> dg.AssetKey:
+    return dg.AssetKey([monitor.name, "monitoring_report"])
+
+
 def build_report_asset(monitor: MonitorConfig) -> dg.AssetsDefinition:
     @dg.asset(
-        key=[monitor.name, "monitoring_report"],
+        key=report_asset_key(monitor),
         deps=[metric_asset_key(monitor, area) for area in METRIC_ASSETS],
         partitions_def=daily_partitions(monitor.start_date),
         group_name=monitor.name,

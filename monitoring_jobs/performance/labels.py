@@ -35,8 +35,6 @@ class LabelJoin:
     predicted_rows: int
     labeled_rows: int
     coverage: float
-    unknown_label_ids: tuple[str, ...]
-    """Request ids of labels that match no row of this day (they may belong to another day)."""
     duplicate_labels: int
     """Label rows superseded by a later label of the same request."""
     null_labels: int
@@ -87,11 +85,8 @@ def join_labels(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: M
     label_values = pd.Series(present[label].to_numpy()[latest])
 
     positions = _positions(inference[request_id].astype("string"), label_ids)
-    matched = positions >= 0
     joined_labels = label_values.reindex(positions).to_numpy()  # position -1 is absent: NaN
     frame = inference.assign(**{label: joined_labels})
-    known = np.zeros(len(label_ids), dtype=bool)
-    known[positions[matched]] = True
     predicted_rows, labeled_rows, coverage = label_coverage(frame[output], frame[label])
     return LabelJoin(
         frame=frame,
@@ -100,7 +95,6 @@ def join_labels(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: M
         predicted_rows=predicted_rows,
         labeled_rows=labeled_rows,
         coverage=coverage,
-        unknown_label_ids=tuple(str(key) for key in label_ids[~known]),
         duplicate_labels=int(len(present) - latest.sum()),
         null_labels=int(len(labels) - len(present)),
     )
