@@ -93,6 +93,9 @@ class Columns(_Strict):
     label: str = "label"
     latency_ms: str | None = None
     status: str | None = None
+    prompt_tokens: str | None = None
+    completion_tokens: str | None = None
+    cost_usd: str | None = None
     numeric_features: list[str] = Field(default_factory=list)
     categorical_features: list[str] = Field(default_factory=list)
     segments: list[str] = Field(default_factory=list)
@@ -104,7 +107,7 @@ class Columns(_Strict):
     def declared(self) -> set[str]:
         """Every column name the config mentions for the inference log (the label lives in its own files)."""
         singles = [self.request_id, self.timestamp, self.model_version, self.prediction, self.score,
-                   self.latency_ms, self.status]
+                   self.latency_ms, self.status, self.prompt_tokens, self.completion_tokens, self.cost_usd]
         return {c for c in singles if c} | set(self.features) | set(self.segments)
 
     @model_validator(mode="after")
@@ -267,8 +270,11 @@ ESTIMATED_METRICS = ("estimated_roc_auc", "estimated_accuracy", "estimated_preci
 LOWER_IS_BETTER = frozenset({"log_loss", "brier_score", "ece", "mae", "rmse", "mape"})
 DEFAULT_SEGMENT_METRIC = {Task.BINARY_CLASSIFICATION: "roc_auc", Task.MULTICLASS_CLASSIFICATION: "f1",
                           Task.REGRESSION: "mae"}
-OPERATIONAL_METRICS = ("row_count", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "error_rate",
-                       "mean_confidence")
+OPERATIONAL_METRICS = ("row_count", "volume_vs_trailing_mean", "peak_requests_per_hour", "latency_p50_ms",
+                       "latency_p95_ms", "latency_p99_ms", "error_rate", "mean_confidence", "confidence_p05",
+                       "confidence_p25", "confidence_p50", "confidence_p75", "confidence_p95",
+                       "prompt_tokens_per_request", "completion_tokens_per_request")
+"""Whole-day operational figures a config may bound under ``operations.thresholds``; cost has ``operations.budget``."""
 
 
 class PerformanceConfig(_Strict):
@@ -345,11 +351,37 @@ def _check_performance(task: Task, settings: PerformanceConfig, segments: list[s
 
 
 
+class Pricing(_Strict):
+    """What the provider charges, for an LLM monitor that logs tokens but not the cost of each request."""
+
+    usd_per_1k_prompt_tokens: float = Field(ge=0)
+    usd_per_1k_completion_tokens: float = Field(ge=0)
+
+
+class Budget(_Strict):
+    """Cost ceilings in US dollars; a day over either one fails the ``cost_budget`` check."""
+
+    daily_usd: float | None = Field(default=None, gt=0)
+    per_request_usd: float | None = Field(default=None, gt=0)
+    severity: Severity = Severity.WARN
+
+    @model_validator(mode="after")
+    def _one_ceiling(self) -> Budget:
+        if self.daily_usd is None and self.per_request_usd is None:
+            raise ValueError("give 'daily_usd', 'per_request_usd' or both")
+        return self
+
+
 class OperationsConfig(_Strict):
-    """Thresholds on operational metrics; ``ok_statuses`` are the status values that mean success."""
+    """Thresholds on operational metrics; ``ok_statuses`` are the status values that mean success.
+
+    ``pricing`` turns logged tokens into cost when the log has no cost column; ``budget`` judges the cost.
+    """
 
     ok_statuses: list[str] = Field(default_factory=lambda: ["ok"])
     thresholds: dict[str, Bound] = Field(default_factory=dict)
+    pricing: Pricing | None = None
+    budget: Budget | None = None
 
     @field_validator("thresholds")
     @classmethod
@@ -357,7 +389,8 @@ class OperationsConfig(_Strict):
         unknown = set(thresholds) - set(OPERATIONAL_METRICS)
         if unknown:
             known = ", ".join(OPERATIONAL_METRICS)
-            raise ValueError(f"unknown operational metric(s) {sorted(unknown)}; known: {known}")
+            cost = " (cost is judged by operations.budget)" if any("cost" in name for name in unknown) else ""
+            raise ValueError(f"unknown operational metric(s) {sorted(unknown)}{cost}; known: {known}")
         return thresholds
 
 
@@ -459,6 +492,7 @@ class MonitorConfig(_Strict):
             for name in names:
                 if name not in declared:
                     raise ValueError(f"{field}: unknown column '{name}'; declare it under 'columns' first")
+        _check_cost_source(cols, self.operations)
         _check_performance(self.task, self.performance, cols.segments)
         _check_drift_features(self)
         return self
@@ -466,6 +500,25 @@ class MonitorConfig(_Strict):
     @property
     def is_classifier(self) -> bool:
         return self.task is not Task.REGRESSION
+
+    @property
+    def tracks_cost(self) -> bool:
+        """The log says what each request cost, or its tokens and ``operations.pricing`` do."""
+        return bool(self.columns.cost_usd) or self.operations.pricing is not None
+
+
+def _check_cost_source(cols: Columns, operations: OperationsConfig) -> None:
+    """Exactly one way to know the cost: a logged cost column, or tokens priced by ``operations.pricing``."""
+    if operations.pricing is not None:
+        if cols.cost_usd:
+            raise ValueError("operations.pricing: columns.cost_usd already gives the cost of each request; "
+                             "remove one of the two")
+        missing = [f"columns.{role}" for role in ("prompt_tokens", "completion_tokens") if not getattr(cols, role)]
+        if missing:
+            raise ValueError(f"operations.pricing: declare {' and '.join(missing)} so the tokens can be priced")
+    if operations.budget is not None and not cols.cost_usd and operations.pricing is None:
+        raise ValueError("operations.budget: there is no cost to judge; declare columns.cost_usd, or "
+                         "operations.pricing with columns.prompt_tokens and columns.completion_tokens")
 
 
 def _format_validation_error(path: Path, error: ValidationError) -> str:

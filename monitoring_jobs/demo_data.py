@@ -1,4 +1,4 @@
-"""Seeded demo inference logs and delayed labels for the two demo monitors.
+"""Seeded demo inference logs and delayed labels for the three demo monitors.
 
 The demo exists to show every part of the pipeline firing on data whose truth is known, so the
 generator injects a fixed set of incidents on documented days and keeps every other day clean.
@@ -18,6 +18,14 @@ credit_default  drift                15-29  ``income`` falls and ``credit_utiliz
 house_price     performance_drop     22-24  true sale prices are 30% above the usual price,
                                             the predictions are not
 credit_default  performance_drop     24-26  35% of the labels are flipped
+llm_assistant   cost_overrun         5      a retrieval bug attaches ~16 documents to each
+                                            prompt instead of 3: prompts triple, cost doubles
+llm_assistant   slow_generation      9      answers generated 3x slower, 11% of requests time
+                                            out after 30 s
+llm_assistant   quality_drop         17-19  a worse system prompt: judge scores, reported
+                                            confidence and people's ratings all fall
+llm_assistant   traffic_drop         23     a client is down 08:00-20:00 UTC: about 70% of
+                                            the day's requests never arrive
 ==============  ===================  =====  ===================================================
 
 Not an incident: the model version changes from ``v1`` to ``v2`` at noon UTC on day 12 (a
@@ -30,11 +38,18 @@ Layout under ``data_root`` (Hive-style partitions, one file per partition)::
     credit_default/reference/reference.parquet
     house_price/inference/dt=YYYY-MM-DD/part-0000.jsonl.gz
     house_price/labels/dt=<arrival date>/part-0000.csv
+    llm_assistant/inference/dt=YYYY-MM-DD/part-0000.parquet
+    llm_assistant/labels/dt=<arrival date>/part-0000.jsonl
+    llm_assistant/reference/reference.parquet
 
-On clean days about 0.8% of requests end in status ``error`` or ``timeout``; those rows keep
-their features but have no score or prediction. About 90% of requests get a label (failed ones
-too: the outcome exists whether or not the model answered), 1-7 days after the prediction,
-written into the partition of its arrival date. Label partitions exist only for arrival dates
+On clean days about 0.8% of credit and house requests end in status ``error`` or ``timeout``;
+those rows keep their features but have no score or prediction. About 90% of those requests get
+a label (failed ones too: the outcome exists whether or not the model answered), 1-7 days after
+the prediction, written into the partition of its arrival date. The LLM endpoint serves half as
+many requests, busier in the afternoon (UTC) than at night; about 1.5% end in ``timeout``,
+``rate_limited`` or ``content_filter`` with no answer, and people rate about 30% of the answers
+(the label), 1-7 days later. Its ``cost_usd`` is the provider's bill at 0.0025 USD per 1k prompt
+and 0.01 USD per 1k completion tokens. Label partitions exist only for arrival dates
 inside the period (later labels have not arrived yet), and only for dates on which at least one
 label arrived.
 
@@ -107,6 +122,14 @@ _INCIDENT_TABLE = (
      "true sale prices are 30% above the usual price; the predictions are not"),
     ("credit_default", "performance_drop", 24, 26, ("label",),
      "35% of the labels are flipped, so they barely follow the score"),
+    ("llm_assistant", "cost_overrun", 5, 5, ("retrieved_docs", "prompt_tokens", "cost_usd"),
+     "a retrieval bug attaches about 16 documents to each prompt instead of 3: prompts triple, cost doubles"),
+    ("llm_assistant", "slow_generation", 9, 9, ("latency_ms", "status"),
+     "answers are generated 3x slower and 11% of requests time out after 30 s"),
+    ("llm_assistant", "quality_drop", 17, 19, ("quality_score", "confidence", "label"),
+     "a worse system prompt: judge scores, reported confidence and people's ratings all fall"),
+    ("llm_assistant", "traffic_drop", 23, 23, ("timestamp",),
+     "a client is down from 08:00 to 20:00 UTC, so about 70% of the day's requests never arrive"),
 )
 
 
@@ -133,7 +156,23 @@ def _incident_day(model: str, kind: str, day: int | None) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Rows shared by both models: ids, timestamps, version, status, latency
+# Rows shared by credit_default and house_price: ids, timestamps, version, status, latency
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One batch of requests: ids ``<id_prefix>-000001`` up, timestamps in [start_us, start_us + length_us)."""
+
+    id_prefix: str
+    start_us: int
+    length_us: int
+    rollout_us: int  # requests from here on are served by model v2
+
+    def ids(self, n: int) -> list[str]:
+        return [f"{self.id_prefix}-{i:06d}" for i in range(1, n + 1)]
+
+    def versions(self, timestamps_us: np.ndarray) -> np.ndarray:
+        return np.where(timestamps_us >= self.rollout_us, "v2", "v1")
 
 
 @dataclass(frozen=True)
@@ -149,9 +188,8 @@ class _Requests:
         return self.status == "ok"
 
 
-def _draw_requests(rng: np.random.Generator, n: int, *, id_prefix: str, window_start_us: int, window_us: int,
-                   rollout_us: int, latency_spike: bool) -> _Requests:
-    timestamps = window_start_us + np.sort(rng.integers(0, window_us, n))
+def _draw_requests(rng: np.random.Generator, n: int, window: _Window, *, latency_spike: bool) -> _Requests:
+    timestamps = window.start_us + np.sort(rng.integers(0, window.length_us, n))
     status = rng.choice(_STATUSES, size=n, p=_SPIKE_STATUS_PROBS if latency_spike else _CLEAN_STATUS_PROBS)
     latency = np.where(status == "ok", rng.lognormal(np.log(80.0), 0.35, n), rng.lognormal(np.log(30.0), 0.5, n))
     if latency_spike:
@@ -159,9 +197,9 @@ def _draw_requests(rng: np.random.Generator, n: int, *, id_prefix: str, window_s
     # A timeout is the client giving up, so its latency is the timeout itself whatever the server does.
     latency = np.where(status == "timeout", _TIMEOUT_MS + rng.uniform(0.0, 50.0, n), latency)
     return _Requests(
-        ids=[f"{id_prefix}-{i:06d}" for i in range(1, n + 1)],
+        ids=window.ids(n),
         timestamps_us=timestamps,
-        model_version=np.where(timestamps >= rollout_us, "v2", "v1"),
+        model_version=window.versions(timestamps),
         status=status,
         latency_ms=np.round(latency, 1),
     )
@@ -351,6 +389,108 @@ def _house_rows(rng: np.random.Generator, requests: _Requests, day: int) -> tupl
 
 
 # ---------------------------------------------------------------------------------------------
+# llm_assistant: an LLM endpoint; a judge model scores each answer, people rate some answers later
+
+_LLM_VOLUME = 0.5  # of rows_per_day: keeps the demo quick
+_LLM_RATED_SHARE = 0.3
+_HOUR_US = 3_600_000_000
+_HOURLY_TRAFFIC = 1.0 + 0.6 * np.cos(2 * np.pi * (np.arange(24) - 14) / 24)  # busiest at 14:00 UTC
+_OUTAGE_HOURS = (8, 20)  # [from, to) UTC: a client's outage on the traffic_drop day
+_TASK_TYPES = np.array(["chat", "summarize", "code", "extract"])
+_TASK_PROBS = (0.45, 0.25, 0.20, 0.10)
+_PROMPT_MEDIAN = np.array([350.0, 1400.0, 600.0, 900.0])  # instructions and user text, before retrieved documents
+_ANSWER_MEDIAN = np.array([220.0, 180.0, 400.0, 120.0])
+_TOKENS_PER_DOCUMENT = 250
+_DOCUMENTS_MEAN, _BALLOON_DOCUMENTS_MEAN = 3.0, 16.0
+_LLM_STATUSES = np.array(["ok", "timeout", "rate_limited", "content_filter"])
+_LLM_CLEAN_STATUS_PROBS = (0.985, 0.004, 0.007, 0.004)
+_LLM_SLOW_STATUS_PROBS = (0.875, 0.11, 0.01, 0.005)
+_USD_PER_1K_PROMPT_TOKENS, _USD_PER_1K_COMPLETION_TOKENS = 0.0025, 0.01
+_CLIENT_TIMEOUT_MS = 30_000.0
+_MS_PER_PROMPT_TOKEN, _MS_PER_ANSWER_TOKEN = 0.05, 12.0
+_SLOWDOWN = 3.0
+_QUALITY_BETA, _DROPPED_QUALITY_BETA = (8.0, 2.5), (4.5, 3.0)
+
+_LLM_SCHEMA = pa.schema([
+    ("request_id", pa.string()),
+    ("timestamp", pa.timestamp("us", tz="UTC")),
+    ("model_version", pa.string()),
+    ("task_type", pa.string()),
+    ("retrieved_docs", pa.int64()),
+    ("prompt_tokens", pa.int64()),
+    ("completion_tokens", pa.int64()),
+    ("cost_usd", pa.float64()),
+    ("latency_ms", pa.float64()),
+    ("status", pa.string()),
+    ("quality_score", pa.float64()),
+    ("confidence", pa.float64()),
+])
+
+
+def _diurnal_timestamps(rng: np.random.Generator, n: int, window: _Window) -> np.ndarray:
+    """Sorted timestamps over the window's days, more of them in the afternoon (UTC) than at night."""
+    days = rng.integers(0, window.length_us // _DAY_US, n)
+    hours = rng.choice(24, size=n, p=_HOURLY_TRAFFIC / _HOURLY_TRAFFIC.sum())
+    return np.sort(window.start_us + days * _DAY_US + hours * _HOUR_US + rng.integers(0, _HOUR_US, n))
+
+
+def _llm_day(rng: np.random.Generator, count: int, window: _Window, day: int | None) -> tuple[pa.Table, np.ndarray]:
+    """One batch of LLM requests and the rating people will give each answer (NaN: no answer to rate).
+
+    The logged cost is what the provider bills: prompt and answer tokens of answered requests, the prompt
+    alone of timeouts and filtered answers, nothing for rate-limited requests. Latency is a first-token
+    wait plus time per prompt and answer token; a request over the client's 30 s timeout is a timeout.
+    The judge's ``quality_score`` and people's rating both follow the answer's hidden quality, as does
+    ``confidence`` (the mean token probability the endpoint reports).
+    """
+    timestamps = _diurnal_timestamps(rng, count, window)
+    if _incident_day("llm_assistant", "traffic_drop", day) is not None:
+        hour = (timestamps - window.start_us) % _DAY_US // _HOUR_US
+        timestamps = timestamps[(hour < _OUTAGE_HOURS[0]) | (hour >= _OUTAGE_HOURS[1])]
+    n = len(timestamps)
+    task = rng.choice(len(_TASK_TYPES), size=n, p=_TASK_PROBS)
+    balloon = _incident_day("llm_assistant", "cost_overrun", day) is not None
+    documents = rng.poisson(_BALLOON_DOCUMENTS_MEAN if balloon else _DOCUMENTS_MEAN, n)
+    prompt = np.round(rng.lognormal(np.log(_PROMPT_MEDIAN[task]), 0.5)).astype(np.int64) \
+        + _TOKENS_PER_DOCUMENT * documents
+    answer = np.round(rng.lognormal(np.log(_ANSWER_MEDIAN[task]), 0.45)).astype(np.int64)
+    slow = _incident_day("llm_assistant", "slow_generation", day) is not None
+    status = rng.choice(_LLM_STATUSES, size=n, p=_LLM_SLOW_STATUS_PROBS if slow else _LLM_CLEAN_STATUS_PROBS)
+    first_token = rng.lognormal(np.log(350.0), 0.3, n)
+    generation = (first_token + prompt * _MS_PER_PROMPT_TOKEN + answer * _MS_PER_ANSWER_TOKEN) * (
+        _SLOWDOWN if slow else 1.0)
+    status = np.where((status == "ok") & (generation > _CLIENT_TIMEOUT_MS), "timeout", status)
+    latency = np.select(
+        [status == "ok", status == "content_filter", status == "rate_limited"],
+        [generation, first_token + 150.0, rng.lognormal(np.log(40.0), 0.3, n)],
+        default=_CLIENT_TIMEOUT_MS + rng.uniform(0.0, 100.0, n))
+    ok = status == "ok"
+    completion = np.where(ok, answer, 0)
+    billed_prompt = np.where(status == "rate_limited", 0, prompt)
+    cost = (billed_prompt * _USD_PER_1K_PROMPT_TOKENS + completion * _USD_PER_1K_COMPLETION_TOKENS) / 1000.0
+    dropped = _incident_day("llm_assistant", "quality_drop", day) is not None
+    quality = rng.beta(*(_DROPPED_QUALITY_BETA if dropped else _QUALITY_BETA), n)
+    judge = np.round(np.clip(quality + rng.normal(0.0, 0.05, n), 0.0, 1.0), 3)
+    confidence = np.round(np.clip(0.55 + 0.4 * quality + rng.normal(0.0, 0.04, n), 0.0, 1.0), 4)
+    rating = np.round(np.clip(quality + rng.normal(0.0, 0.06, n), 0.0, 1.0), 2)
+    table = pa.table({
+        "request_id": window.ids(n),
+        "timestamp": _utc_timestamps(timestamps),
+        "model_version": window.versions(timestamps),
+        "task_type": _TASK_TYPES[task],
+        "retrieved_docs": documents.astype(np.int64),
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "cost_usd": np.round(cost, 8),
+        "latency_ms": np.round(latency, 1),
+        "status": status,
+        "quality_score": pa.array(judge, mask=~ok),
+        "confidence": pa.array(confidence, mask=~ok),
+    }, schema=_LLM_SCHEMA)
+    return table, np.where(ok, rating, np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
 # Delayed labels
 
 
@@ -363,9 +503,10 @@ class _Labels:
 
 
 def _draw_labels(rng: np.random.Generator, request_ids: list[str], truth: np.ndarray, day: int,
-                 start_us: int) -> _Labels:
-    """About 90% of the requests get their label 1-7 days later, at a random time of that day."""
-    labeled = rng.random(len(request_ids)) < _LABEL_SHARE
+                 start_us: int, share: float) -> _Labels:
+    """About ``share`` of the requests get their label 1-7 days later, at a random time of that day; a request
+    whose truth is NaN (an LLM request that got no answer to rate) never does."""
+    labeled = (rng.random(len(request_ids)) < share) & ~np.isnan(truth)
     count = int(labeled.sum())
     arrival_day = day + rng.choice(_LABEL_DELAY_DAYS, size=count, p=_LABEL_DELAY_PROBS)
     labeled_at = start_us + arrival_day * _DAY_US + rng.integers(0, _DAY_US, count)
@@ -424,26 +565,51 @@ def _house_label_bytes(ids: np.ndarray, values: np.ndarray, labeled_at_us: np.nd
     return buffer.getvalue().encode("utf-8")
 
 
+def _llm_label_bytes(ids: np.ndarray, values: np.ndarray, labeled_at_us: np.ndarray) -> bytes:
+    rows = zip(ids.tolist(), values.tolist(), _iso_utc(labeled_at_us).tolist(), strict=True)
+    return "".join(_JSON.encode({"request_id": i, "label": v, "labeled_at": t}) + "\n" for i, v, t in rows).encode()
+
+
 # ---------------------------------------------------------------------------------------------
-# The two demo models and the generator
+# The three demo models and the generator
 
 
 @dataclass(frozen=True)
 class _DemoModel:
+    """``draw_day(rng, count, window, day)`` gives a batch's rows and each request's truth (NaN: never labeled);
+    ``day`` is None for the reference. ``volume`` scales ``rows_per_day``; ``reference_rows`` > 0 writes a
+    reference file of that many clean rows."""
+
     name: str
-    stream: int  # keeps the random streams of the two models apart
+    stream: int  # keeps the random streams of the models apart
     id_prefix: str
     inference_file: str
     label_file: str
-    draw_rows: Callable[[np.random.Generator, _Requests, int], tuple[pa.Table, np.ndarray]]
+    draw_day: Callable[[np.random.Generator, int, _Window, int | None], tuple[pa.Table, np.ndarray]]
     encode_inference: Callable[[pa.Table], bytes]
     encode_labels: Callable[[np.ndarray, np.ndarray, np.ndarray], bytes]
+    volume: float = 1.0
+    label_share: float = _LABEL_SHARE
+    reference_rows: int = 0
+
+
+def _credit_day(rng: np.random.Generator, count: int, window: _Window, day: int | None) -> tuple[pa.Table, np.ndarray]:
+    return _credit_rows(rng, _draw_requests(rng, count, window, latency_spike=False), day)
+
+
+def _house_day(rng: np.random.Generator, count: int, window: _Window, day: int | None) -> tuple[pa.Table, np.ndarray]:
+    spike = _incident_day("house_price", "latency_error_spike", day) is not None
+    return _house_rows(rng, _draw_requests(rng, count, window, latency_spike=spike), day)
 
 
 _CREDIT = _DemoModel("credit_default", 1, "cd", "part-0000.parquet", "part-0000.parquet",
-                     _credit_rows, _parquet_bytes, _credit_label_bytes)
+                     _credit_day, _parquet_bytes, _credit_label_bytes, reference_rows=REFERENCE_ROWS)
 _HOUSE = _DemoModel("house_price", 2, "hp", "part-0000.jsonl.gz", "part-0000.csv",
-                    _house_rows, _jsonl_gzip_bytes, _house_label_bytes)
+                    _house_day, _jsonl_gzip_bytes, _house_label_bytes)
+_LLM = _DemoModel("llm_assistant", 3, "llm", "part-0000.parquet", "part-0000.jsonl",
+                  _llm_day, _parquet_bytes, _llm_label_bytes, volume=_LLM_VOLUME, label_share=_LLM_RATED_SHARE,
+                  reference_rows=REFERENCE_ROWS)
+_MODELS = (_CREDIT, _HOUSE, _LLM)
 
 _ROWS, _LABELS, _REFERENCE = 0, 1, 2  # the random streams of one model-day
 
@@ -473,15 +639,13 @@ def _write_model(data_root: Path, model: _DemoModel, *, start: datetime.date, da
     for day in range(days):
         date = start + datetime.timedelta(days=day)
         rng = _rng(seed, model, day, _ROWS)
-        count = max(1, round(rows_per_day * rng.uniform(0.9, 1.1)))
-        requests = _draw_requests(
-            rng, count, id_prefix=f"{model.id_prefix}-{date:%Y%m%d}", window_start_us=start_us + day * _DAY_US,
-            window_us=_DAY_US, rollout_us=_rollout_us(start),
-            latency_spike=_incident_day(model.name, "latency_error_spike", day) is not None)
-        table, truth = model.draw_rows(rng, requests, day)
+        count = max(1, round(rows_per_day * model.volume * rng.uniform(0.9, 1.1)))
+        window = _Window(f"{model.id_prefix}-{date:%Y%m%d}", start_us + day * _DAY_US, _DAY_US, _rollout_us(start))
+        table, truth = model.draw_day(rng, count, window, day)
         path = _partition(data_root, model, "inference", date, model.inference_file)
         written.append(write_atomic(path, model.encode_inference(table)))
-        label_batches.append(_draw_labels(_rng(seed, model, day, _LABELS), requests.ids, truth, day, start_us))
+        label_batches.append(_draw_labels(_rng(seed, model, day, _LABELS), table.column("request_id").to_pylist(),
+                                          truth, day, start_us, model.label_share))
     for day in range(1, days):  # labels arriving after the period have not happened yet
         ids, values, labeled_at = _labels_arriving(label_batches, day)
         if len(ids):
@@ -490,22 +654,19 @@ def _write_model(data_root: Path, model: _DemoModel, *, start: datetime.date, da
     return written
 
 
-def _write_credit_reference(data_root: Path, *, start: datetime.date, seed: int) -> Path:
+def _write_reference(data_root: Path, model: _DemoModel, *, start: datetime.date, seed: int) -> Path:
     """A clean sample of the week before ``start``, from its own random stream."""
-    rng = _rng(seed, _CREDIT, 0, _REFERENCE)
     week_us = 7 * _DAY_US
-    start_us = _epoch_us(start)
-    requests = _draw_requests(rng, REFERENCE_ROWS, id_prefix=f"{_CREDIT.id_prefix}-ref",
-                              window_start_us=start_us - week_us, window_us=week_us,
-                              rollout_us=_rollout_us(start), latency_spike=False)
-    table, _ = _credit_rows(rng, requests, None)
-    return write_atomic(data_root / _CREDIT.name / "reference" / "reference.parquet", _parquet_bytes(table))
+    window = _Window(f"{model.id_prefix}-ref", _epoch_us(start) - week_us, week_us, _rollout_us(start))
+    table, _ = model.draw_day(_rng(seed, model, 0, _REFERENCE), model.reference_rows, window, None)
+    return write_atomic(data_root / model.name / "reference" / "reference.parquet", _parquet_bytes(table))
 
 
 def generate_demo(data_root: Path, *, start: datetime.date = DEMO_START, days: int = DEMO_DAYS,
                   rows_per_day: int = 2000, seed: int = 7) -> list[Path]:
-    """Write the demo inference logs, labels and reference under ``data_root``; return the files written.
+    """Write the demo inference logs, labels and references under ``data_root``; return the files written.
 
+    ``rows_per_day`` is the volume of credit_default and house_price; llm_assistant serves half as many.
     Files of an earlier run outside the generated period are left alone, never deleted.
     """
     if isinstance(start, datetime.datetime) or not isinstance(start, datetime.date):
@@ -514,7 +675,7 @@ def generate_demo(data_root: Path, *, start: datetime.date = DEMO_START, days: i
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     root = Path(data_root)
-    written = [_write_credit_reference(root, start=start, seed=seed)]
-    for model in (_CREDIT, _HOUSE):
+    written = [_write_reference(root, model, start=start, seed=seed) for model in _MODELS if model.reference_rows]
+    for model in _MODELS:
         written += _write_model(root, model, start=start, days=days, rows_per_day=rows_per_day, seed=seed)
     return written

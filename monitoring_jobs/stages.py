@@ -18,7 +18,7 @@ from monitoring_jobs.config import MonitorConfig, Severity, Task
 from monitoring_jobs.drift import DriftLabels, DriftReport, compute_drift
 from monitoring_jobs.late_labels import load_labels, save_labels_read
 from monitoring_jobs.metrics import CheckOutcome, Metric
-from monitoring_jobs.operations import compute_operations
+from monitoring_jobs.operations import BUDGET_METRICS, compute_operations, cost_budget_check
 from monitoring_jobs.performance import compute_performance
 from monitoring_jobs.performance.labels import LabelJoinError, join_labels
 from monitoring_jobs.pipeline import (
@@ -226,8 +226,15 @@ def performance_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date
 
 
 def operations_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:
-    metrics = compute_operations(read_validated_snapshot(workspace, monitor, day), monitor)
-    return StageResult(metrics, [metric_check("operational_thresholds", metrics, what="operational")])
+    """Operational figures, judged by ``operational_thresholds``; cost, when budgeted, by ``cost_budget`` alone."""
+    metrics = compute_operations(read_validated_snapshot(workspace, monitor, day), monitor,
+                                 trailing_row_counts(workspace, monitor, day))
+    thresholded = [m for m in metrics if m.metric not in BUDGET_METRICS]
+    outcomes = [metric_check("operational_thresholds", thresholded, what="operational")]
+    if monitor.operations.budget is not None:
+        outcomes.append(cost_budget_check(metrics, monitor.operations.budget))
+    costs = {m.metric: m.value for m in metrics if m.metric in BUDGET_METRICS}
+    return StageResult(metrics, outcomes, costs)
 
 
 STAGES: dict[str, Callable[[Workspace, MonitorConfig, dt.date], StageResult]] = {

@@ -27,7 +27,7 @@ def test_demo_runs_end_to_end_and_prints_the_report_path(tmp_path):
     index = tmp_path / "reports" / "index.html"
     assert result.stdout.rstrip().splitlines()[-1] == f"Reports: {index}"
     assert index.exists()
-    for model in ("credit_default", "house_price"):
+    for model in ("credit_default", "house_price", "llm_assistant"):
         for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
             assert (tmp_path / "reports" / model / day / "index.html").exists()
             assert f"{model:<16} {day}" in result.stdout
@@ -36,8 +36,9 @@ def test_demo_runs_end_to_end_and_prints_the_report_path(tmp_path):
         per_model = dict(conn.execute(sa.text(
             "select model, count(distinct partition_date) from drift_metrics group by model")).all())
         days = conn.execute(sa.text("select count(*) from model_days")).scalar_one()
-    assert per_model == {"credit_default": 3, "house_price": 2}  # house's rolling reference starts on day 2
-    assert days == 6
+    # house's rolling reference starts on day 2; the others have a reference file
+    assert per_model == {"credit_default": 3, "house_price": 2, "llm_assistant": 3}
+    assert days == 9
     assert (tmp_path / ".state" / "dagster_home" / "dagster.yaml").exists()
 
     again = subprocess.run([BIN / "monitoring-jobs", "--home", tmp_path, "demo", "--days", "3",
@@ -45,4 +46,4 @@ def test_demo_runs_end_to_end_and_prints_the_report_path(tmp_path):
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "Using the demo data already in" in again.stdout
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select count(*) from model_days")).scalar_one() == 6
+        assert conn.execute(sa.text("select count(*) from model_days")).scalar_one() == 9

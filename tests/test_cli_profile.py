@@ -10,7 +10,7 @@ from monitoring_jobs.validation import load_suite
 from tests.conftest import SUITES_DIR
 
 
-@pytest.mark.parametrize("model", ["credit_default", "house_price"])
+@pytest.mark.parametrize("model", ["credit_default", "house_price", "llm_assistant"])
 def test_profiling_the_demo_reference_reproduces_the_committed_suite(project, model, capsys):
     target = load_settings().suite_path(model)
     target.unlink()

@@ -69,7 +69,7 @@ def test_drift_day_flags_exactly_the_drifted_features(defs, instance):
     assert prediction[["feature", "value"]].values.tolist() == [["score", 1.0]]
 
 
-@pytest.mark.parametrize("model", ["credit_default", "house_price"])
+@pytest.mark.parametrize("model", ["credit_default", "house_price", "llm_assistant"])
 def test_clean_day_flags_nothing(defs, instance, model):
     day = DEMO_START + dt.timedelta(days=3)
     assert not any(i.first_day <= day <= i.last_day for i in INCIDENTS if i.model == model)

@@ -131,7 +131,8 @@ def test_a_day_does_not_depend_on_how_many_days_are_generated(tmp_path):
     generate_demo(tmp_path / "long", days=5, rows_per_day=40)
     for name in ["credit_default/inference/dt=2026-10-02/part-0000.parquet",
                  "house_price/inference/dt=2026-10-02/part-0000.jsonl.gz",
-                 "credit_default/reference/reference.parquet"]:
+                 "llm_assistant/inference/dt=2026-10-02/part-0000.parquet",
+                 "credit_default/reference/reference.parquet", "llm_assistant/reference/reference.parquet"]:
         assert (tmp_path / "short" / name).read_bytes() == (tmp_path / "long" / name).read_bytes()
 
 
@@ -141,14 +142,17 @@ def test_returned_paths_are_exactly_the_files_on_disk_in_the_documented_layout(d
     assert len(demo.written) == len(on_disk)
     assert not [p for p in on_disk if p.name.startswith(".")], "temp files left behind"
     expected_inference = {demo.root / f"{model}/inference/dt={day_of(i)}/part-0000.{ext}"
-                          for model, ext in (("credit_default", "parquet"), ("house_price", "jsonl.gz"))
+                          for model, ext in (("credit_default", "parquet"), ("house_price", "jsonl.gz"),
+                                             ("llm_assistant", "parquet"))
                           for i in range(DEMO_DAYS)}
     assert expected_inference <= on_disk
-    label_files = on_disk - expected_inference - {demo.root / "credit_default/reference/reference.parquet"}
+    references = {demo.root / f"{model}/reference/reference.parquet" for model in ("credit_default", "llm_assistant")}
+    assert references <= on_disk
+    label_files = on_disk - expected_inference - references
     for path in label_files:
         assert path.parent.parent.name == "labels"
-        assert path.name == {"credit_default": "part-0000.parquet", "house_price": "part-0000.csv"}[
-            path.parent.parent.parent.name]
+        assert path.name == {"credit_default": "part-0000.parquet", "house_price": "part-0000.csv",
+                             "llm_assistant": "part-0000.jsonl"}[path.parent.parent.parent.name]
 
 
 def test_credit_files_have_the_contracted_arrow_types(demo):
@@ -283,7 +287,7 @@ def test_about_ninety_percent_of_requests_get_a_label(demo):
 
 def test_labels_after_the_period_are_not_written(tmp_path):
     generate_demo(tmp_path, days=3, rows_per_day=100)
-    for model, ext in (("credit_default", "parquet"), ("house_price", "csv")):
+    for model, ext in (("credit_default", "parquet"), ("house_price", "csv"), ("llm_assistant", "jsonl")):
         partitions = sorted(p.parent.name for p in tmp_path.glob(f"{model}/labels/dt=*/part-0000.{ext}"))
         assert partitions == ["dt=2026-10-02", "dt=2026-10-03"]
 
@@ -309,6 +313,10 @@ def test_incident_table_matches_the_brief():
         ("house_price", "latency_error_spike"): (day_of(7), day_of(7), ("latency_ms", "status")),
         ("credit_default", "performance_drop"): (day_of(24), day_of(26), ("label",)),
         ("house_price", "performance_drop"): (day_of(22), day_of(24), ("label",)),
+        ("llm_assistant", "cost_overrun"): (day_of(5), day_of(5), ("retrieved_docs", "prompt_tokens", "cost_usd")),
+        ("llm_assistant", "slow_generation"): (day_of(9), day_of(9), ("latency_ms", "status")),
+        ("llm_assistant", "quality_drop"): (day_of(17), day_of(19), ("quality_score", "confidence", "label")),
+        ("llm_assistant", "traffic_drop"): (day_of(23), day_of(23), ("timestamp",)),
     }
     assert all(isinstance(i, Incident) and i.description for i in INCIDENTS)
     shifted = incidents_for(dt.date(2027, 3, 1))

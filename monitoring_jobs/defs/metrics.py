@@ -31,7 +31,8 @@ METRIC_ASSETS = {
                                "Model quality over the predictions whose labels have arrived, overall and per "
                                "segment, with label coverage."),
     "operations": MetricAsset("operational_metrics", ("operational_thresholds",), frozenset({"pandas", "sqlalchemy"}),
-                              "Volume, latency percentiles, error rate and confidence of the day's requests."),
+                              "Volume against the trailing days, requests per hour, latency percentiles, error rate "
+                              "by status, confidence, and for LLM endpoints tokens and cost."),
 }
 
 
@@ -39,13 +40,24 @@ def metric_asset_key(monitor: MonitorConfig, area: str) -> dg.AssetKey:
     return dg.AssetKey([monitor.name, METRIC_ASSETS[area].name])
 
 
+def metric_check_specs(monitor: MonitorConfig, area: str) -> list[dg.AssetCheckSpec]:
+    """The asset's checks; a monitor with ``operations.budget`` also gets ``cost_budget`` on its operations."""
+    key = metric_asset_key(monitor, area)
+    severity = monitor.drift.severity if area == "drift" else Severity.ERROR
+    specs = [dg.AssetCheckSpec(name, asset=key, description=f"{name.replace('_', ' ').capitalize()} "
+                               f"(up to {severity.value}, by the monitor's thresholds).")
+             for name in METRIC_ASSETS[area].checks]
+    budget = monitor.operations.budget
+    if area == "operations" and budget is not None:
+        specs.append(dg.AssetCheckSpec("cost_budget", asset=key, description=(
+            f"The day's cost within operations.budget ({budget.severity.value} when over, saying by how much).")))
+    return specs
+
+
 def build_metric_asset(monitor: MonitorConfig, area: str) -> dg.AssetsDefinition:
     spec = METRIC_ASSETS[area]
     key = metric_asset_key(monitor, area)
-    severity = monitor.drift.severity if area == "drift" else Severity.ERROR
-    check_specs = [dg.AssetCheckSpec(name, asset=key, description=f"{name.replace('_', ' ').capitalize()} "
-                                     f"(up to {severity.value}, by the monitor's thresholds).")
-                   for name in spec.checks]
+    check_specs = metric_check_specs(monitor, area)
 
     @dg.asset(
         key=key,

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from monitoring_jobs.config import MONITOR_NAME_PATTERN, MonitorConfig
+from monitoring_jobs.operations import operations_bound
 from monitoring_jobs.reports import charts
 from monitoring_jobs.reports.render import (
     BADGES,
@@ -191,7 +192,8 @@ class TrendSpec:
 
 
 def _trend_specs(monitor: MonitorConfig) -> list[TrendSpec]:
-    """Everything but the main performance metric, which carries its band (see ``performance_panel``)."""
+    """Everything but the main performance metric, which carries its band (see ``performance_panel``); the daily
+    cost for monitors that track it."""
     operations = monitor.operations.thresholds
     share = monitor.drift.dataset_drift_share
     return [
@@ -205,6 +207,9 @@ def _trend_specs(monitor: MonitorConfig) -> list[TrendSpec]:
                   limit_lines("latency_p95_ms", operations.get("latency_p95_ms"))),
         TrendSpec("trend_error_rate.png", "operations", "error_rate", "Error rate",
                   limit_lines("error_rate", operations.get("error_rate"))),
+        *([TrendSpec("trend_daily_cost.png", "operations", "daily_cost_usd", "Daily cost",
+                     limit_lines("daily_cost_usd", operations_bound(monitor, "daily_cost_usd"), "budget "))]
+          if monitor.tracks_cost else []),
     ]
 
 
@@ -223,7 +228,8 @@ def _model_charts(monitor: MonitorConfig, rows: pd.DataFrame) -> tuple[list[Char
         if series is None:
             missing.append(f"{capitalised(metric_label(spec.metric))}: fewer than two days with a value yet.")
             continue
-        unit = "ms" if spec.metric.endswith("_ms") else "rows" if spec.metric == "row_count" else ""
+        unit = next((unit for end, unit in (("_ms", "ms"), ("_usd", "USD"), ("row_count", "rows"))
+                     if spec.metric.endswith(end)), "")
         panel = charts.TrendPanel(f"{spec.title}, every day on record", [series], spec.limits,
                                   percent=is_share(spec.metric), unit=unit)
         produced.append(Chart(spec.filename, f"{spec.title} trend", charts.trend_png([panel])))
@@ -235,8 +241,8 @@ def render_model_page(reports_root: Path, monitor: MonitorConfig, cells: list[Da
     """Write ``<reports_root>/<model>/index.html`` and its ``trend_*.png`` files: the latest status, a status strip
     of the last 90 days linking each day's report (starting no earlier than the monitor's start_date, unless older
     days are on record), the days that need attention, and trend charts of the main performance metric (with its
-    bound and band), label coverage, drifted-feature share, rows, p95 latency and error rate over every day in
-    ``history``.
+    bound and band), label coverage, drifted-feature share, rows, p95 latency, error rate and (when tracked) daily
+    cost over every day in ``history``.
 
     ``cells`` may hold every model's cells (others are ignored). ``history`` has the metric store's long format
     (``MetricStore.history`` columns); only whole-day rows (no feature, no segment) are used.

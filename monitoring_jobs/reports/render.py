@@ -34,6 +34,7 @@ from monitoring_jobs.config import (
     Task,
 )
 from monitoring_jobs.metrics import CheckOutcome, Metric, Status
+from monitoring_jobs.operations import operations_bound
 from monitoring_jobs.reports import charts, trends
 
 HISTORY_COLUMNS = ("partition_date", "area", "metric", "feature", "segment", "value", "threshold", "status")
@@ -70,11 +71,13 @@ METRIC_LABELS = {
     "f1_weighted": "weighted F1", "mean_error": "mean error",
     "latency_p50_ms": "p50 latency", "latency_p95_ms": "p95 latency", "latency_p99_ms": "p99 latency",
     "error_rate": "error rate", "mean_confidence": "mean confidence", "label_coverage": "label coverage",
+    "daily_cost_usd": "daily cost", "cost_per_request_usd": "cost per request",
 }
 DEFAULT_MAIN_METRIC = {Task.BINARY_CLASSIFICATION: "roc_auc", Task.MULTICLASS_CLASSIFICATION: "accuracy",
                        Task.REGRESSION: "mae"}
 LATENCY_METRICS = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
-HEADLINE_OPERATIONS = ("latency_p95_ms", "error_rate")
+HEADLINE_OPERATIONS = ("latency_p95_ms", "error_rate", "daily_cost_usd")
+HOURLY_METRIC = "requests_per_hour"  # 24 rows a day: shown as one row of hours, not 24 table rows
 VERDICT_METRICS = ("drift_detected", "prediction_drift", "dataset_drift", "check_passed")  # 1/0, shown as yes/no
 CHECK_VERDICT_METRIC = "check_passed"  # repeats a row of the checks table, so not listed again beneath it
 STATUS_ORDER = {Status.FAIL: 0, Status.WARN: 1, Status.MISSING: 2, Status.OK: 3, Status.INFO: 4}
@@ -84,7 +87,7 @@ PERFORMANCE_GRID_METRICS = tuple(dict.fromkeys((
 FAIRNESS_PREFIXES = ("worst_segment_", "segment_gap_")  # the segment fairness view (performance/segments.py)
 # A check whose name contains the word belongs to that section ("feature_drift", "operational_thresholds");
 # every other check is a data-quality (validation) check.
-CHECK_NAME_AREAS = {"drift": "drift", "performance": "performance", "operation": "operations"}
+CHECK_NAME_AREAS = {"drift": "drift", "performance": "performance", "operation": "operations", "budget": "operations"}
 JUDGED = (Status.OK, Status.WARN, Status.FAIL)
 
 
@@ -130,7 +133,7 @@ def is_share(metric: str) -> bool:
 
 
 def _is_count(metric: str) -> bool:
-    return metric.endswith(("_count", "_rows", "_ids", "_labels")) or metric.startswith("n_")
+    return metric.endswith(("_count", "_rows", "_ids", "_labels", "_tokens")) or metric.startswith("n_")
 
 
 def format_value(metric: str, value: float | None) -> str:
@@ -145,6 +148,8 @@ def format_value(metric: str, value: float | None) -> str:
         return f"{int(value):,}"
     if metric.endswith("_ms"):
         return format_number(value) + " ms"
+    if metric.endswith("_usd"):
+        return format_number(value) + " USD"
     return format_number(value)
 
 
@@ -311,8 +316,8 @@ class MetricRow:
 def _bound_of(monitor: MonitorConfig, metric: Metric) -> Bound | None:
     if metric.area == "performance":
         return monitor.performance.thresholds.get(metric.metric)
-    if metric.area == "operations":
-        return monitor.operations.thresholds.get(metric.metric)
+    if metric.area == "operations" and not metric.segment:  # per-status rates are shown, not judged
+        return operations_bound(monitor, metric.metric)
     return None
 
 
@@ -784,10 +789,15 @@ def _operations_chart(report: ReportInput, rows: pd.DataFrame) -> Chart | None:
     if errors is not None:
         panels.append(charts.TrendPanel("Error rate", [errors], limit_lines("error_rate", bounds.get("error_rate")),
                                         percent=True))
+    cost = trend_series(rows, "operations", "daily_cost_usd")
+    if cost is not None:
+        budget = operations_bound(report.monitor, "daily_cost_usd")
+        panels.append(charts.TrendPanel("Daily cost", [cost], limit_lines("daily_cost_usd", budget, "budget "),
+                                        unit="USD"))
     if not panels:
         return None
-    return Chart("operations_trend.png", "Latency and error rate trend",
-                 charts.trend_png(panels, report.partition_date))
+    title = "Latency, error rate and cost trend" if cost is not None else "Latency and error rate trend"
+    return Chart("operations_trend.png", title, charts.trend_png(panels, report.partition_date))
 
 
 # --- files -------------------------------------------------------------------------------------------------------
@@ -923,7 +933,10 @@ def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
         "coverage_chart": coverage_chart,
         "trend_days": TREND_DAYS,
         "operations": operations,
-        "operations_rows": [_metric_row(monitor, m) for m in by_area.get("operations", [])],
+        "operations_rows": [_metric_row(monitor, m) for m in by_area.get("operations", [])
+                            if m.metric != HOURLY_METRIC],
+        "hourly_requests": [(m.segment.removeprefix("hour="), format_value("row_count", m.value))
+                            for m in by_area.get("operations", []) if m.metric == HOURLY_METRIC],
         "operations_chart": operations_chart,
         "format_number": format_number,
     }
