@@ -13,6 +13,7 @@ from pathlib import Path
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from monitoring_jobs.config import ConfigError, load_monitors  # noqa: E402
+from monitoring_jobs.defs.executors import EXECUTORS, executor_name  # noqa: E402
 from monitoring_jobs.settings import load_settings  # noqa: E402
 
 DEMO_MARKER = ".demo.json"
@@ -64,8 +65,9 @@ def cmd_generate_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backfill(days: list[dt.date], model: str | None, *, workers: int, quiet: bool = False):
-    """Run the given days for every (or one) monitor in the project's Dagster instance, then alert."""
+def _backfill(days: list[dt.date], model: str | None, *, workers: int, quiet: bool = False,
+              executor: str = "in-process"):
+    """Run the given days for every (or one) monitor in the Dagster instance of DAGSTER_HOME, then alert."""
     import dagster as dg
 
     from monitoring_jobs.defs.monitors import build_definitions
@@ -75,7 +77,7 @@ def _backfill(days: list[dt.date], model: str | None, *, workers: int, quiet: bo
     monitors = _monitors(settings, model)
     ensure_dagster_home(settings)
     started = time.monotonic()
-    outcomes = backfill(monitors, days, workers=workers, quiet=quiet)
+    outcomes = backfill(monitors, days, workers=workers, quiet=quiet, executor=executor_name(executor))
     with dg.DagsterInstance.get() as instance:
         message, _cursor = evaluate_alert_sensor(build_definitions(monitors, settings), instance)
     return settings, monitors, outcomes, message, time.monotonic() - started
@@ -101,7 +103,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     days = _days(args.start, args.end)
-    settings, monitors, outcomes, message, elapsed = _backfill(days, args.model, workers=args.workers)
+    settings, monitors, outcomes, message, elapsed = _backfill(days, args.model, workers=args.workers,
+                                                               executor=args.executor)
     _print_summary(settings, monitors, days)
     print(f"\n{len(outcomes)} model-day run(s) in {elapsed:.0f}s; alert sensor: {message}")
     print(f"Reports: {settings.reports_dir / 'index.html'}")
@@ -125,7 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     failed = sum(not o.success for o in outcomes)
     print(f"\n{len(outcomes)} model-day runs in {elapsed:.0f}s ({failed} stopped by failed ERROR checks); "
           f"alert sensor: {message}; alert log: {settings.alert_log}")
-    print(f"Dagster history: DAGSTER_HOME={settings.dagster_home} (make dev opens it in the UI)")
+    print(f"Dagster history: DAGSTER_HOME={os.environ['DAGSTER_HOME']} (make dev opens it in the UI)")
     print(f"\nReports: {settings.reports_dir / 'index.html'}")
     return 0
 
@@ -226,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--end", type=_date, required=True)
     sub.add_argument("--model", help="only this monitor")
     add_workers(sub)
+    sub.add_argument("--executor", choices=EXECUTORS, default=os.environ.get("MONITORING_EXECUTOR") or "in-process",
+                     help="where each run's steps execute: in-process (default, or $MONITORING_EXECUTOR), "
+                          "multiprocess (a subprocess per step) or celery (workers on any machine, see "
+                          "assets/dagster/celery.yaml)")
     sub.set_defaults(func=cmd_backfill)
 
     sub = commands.add_parser("check-config", help="validate every monitor config and list them")
@@ -237,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(default: the first day with a full window)")
     sub.set_defaults(func=cmd_profile_reference)
 
-    sub = commands.add_parser("dagster-home", help="create the project-local DAGSTER_HOME and print its path")
+    sub = commands.add_parser("dagster-home", help="create $DAGSTER_HOME (default: the project's .state/dagster_home) "
+                                                   "with a local dagster.yaml unless it has one; print its path")
     sub.set_defaults(func=cmd_dagster_home)
 
     sub = commands.add_parser("db", help="the monitoring database's schema migrations (MONITORING_DB_URL)")

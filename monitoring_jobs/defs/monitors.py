@@ -8,6 +8,7 @@ import dagster as dg
 
 from monitoring_jobs.config import MonitorConfig, load_monitors
 from monitoring_jobs.defs.alerts import build_alert_sensor
+from monitoring_jobs.defs.executors import build_executor
 from monitoring_jobs.defs.ingest import build_ingest_asset
 from monitoring_jobs.defs.late_labels import build_late_labels_sensor
 from monitoring_jobs.defs.metrics import METRIC_ASSETS, build_metric_asset
@@ -23,8 +24,10 @@ def build_monitor_assets(monitor: MonitorConfig, suite: ProfiledSuite | None) ->
             build_report_asset(monitor)]
 
 
-def build_definitions(monitors: Sequence[MonitorConfig] | None = None,
-                      settings: Settings | None = None) -> dg.Definitions:
+def build_definitions(monitors: Sequence[MonitorConfig] | None = None, settings: Settings | None = None,
+                      executor: str | None = None) -> dg.Definitions:
+    """Every monitor's assets, checks, job and schedule, plus the alert and late-labels sensors. ``executor``
+    (default: ``MONITORING_EXECUTOR``) decides where the jobs' steps run; see ``defs/executors.py``."""
     settings = settings or load_settings()
     monitors = list(monitors) if monitors is not None else load_monitors(settings.monitors_dir)
     assets = [asset for monitor in monitors
@@ -37,4 +40,5 @@ def build_definitions(monitors: Sequence[MonitorConfig] | None = None,
         schedules=[build_monitor_schedule(job) for job in jobs],
         sensors=[build_alert_sensor(monitors, check_keys), build_late_labels_sensor(monitors, jobs)],
         resources=build_resources(settings),
+        executor=build_executor(executor),
     )
