@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 export GX_ANALYTICS_ENABLED := false
-export DAGSTER_HOME := $(CURDIR)/.state/dagster_home
+export DAGSTER_HOME ?= $(CURDIR)/.state/dagster_home
 
 .PHONY: demo test dev install clean
 

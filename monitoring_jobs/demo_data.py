@@ -17,7 +17,9 @@ credit_default  drift                15-29  ``income`` falls and ``credit_utiliz
                                             the model scores the shifted features
 house_price     performance_drop     22-24  true sale prices are 30% above the usual price,
                                             the predictions are not
-credit_default  performance_drop     24-26  35% of the labels are flipped
+credit_default  performance_drop     24-26  applicants shift towards borderline cases (true
+                                            default odds near even): accuracy and ROC AUC
+                                            fall, visible in the scores before labels arrive
 llm_assistant   cost_overrun         5      a retrieval bug attaches ~16 documents to each
                                             prompt instead of 3: prompts triple, cost doubles
 llm_assistant   slow_generation      9      answers generated 3x slower, 11% of requests time
@@ -94,7 +96,8 @@ _TIMEOUT_MS = 2000.0
 
 _DRIFT_STD_PER_DAY = 0.07
 _NULL_SPIKE_SHARE = 0.4
-_LABEL_FLIP_SHARE = 0.35
+_BORDERLINE_POOL = 4
+_BORDERLINE_WIDTH = 0.5
 _PRICE_JUMP = 1.3
 
 
@@ -120,8 +123,9 @@ _INCIDENT_TABLE = (
      "gradual drift: income falls and credit_utilization rises by 0.07 reference std more each day"),
     ("house_price", "performance_drop", 22, 24, ("label",),
      "true sale prices are 30% above the usual price; the predictions are not"),
-    ("credit_default", "performance_drop", 24, 26, ("label",),
-     "35% of the labels are flipped, so they barely follow the score"),
+    ("credit_default", "performance_drop", 24, 26, ("score", "debt_ratio", "label"),
+     "applicants shift towards borderline cases (true default odds near even): the scores, not just the "
+     "labels, show it"),
     ("llm_assistant", "cost_overrun", 5, 5, ("retrieved_docs", "prompt_tokens", "cost_usd"),
      "a retrieval bug attaches about 16 documents to each prompt instead of 3: prompts triple, cost doubles"),
     ("llm_assistant", "slow_generation", 9, 9, ("latency_ms", "status"),
@@ -261,6 +265,19 @@ def _default_logit(features: dict[str, np.ndarray]) -> np.ndarray:
             + employment)
 
 
+def _borderline_applicants(rng: np.random.Generator, features: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """Keep ``n`` of the candidates, favouring true log-odds near 0 (a coin flip to the model).
+
+    A covariate shift: P(default | features) is unchanged, so the model is as right as ever about
+    each applicant, but more of them are hard cases, and accuracy and ROC AUC fall. Unlike flipped
+    labels this is visible before any label arrives, through the scores (what CBPE estimates from).
+    """
+    logit = _default_logit(features)
+    weight = np.exp(-0.5 * (logit / _BORDERLINE_WIDTH) ** 2)
+    chosen = rng.choice(logit.size, size=n, replace=False, p=weight / weight.sum())
+    return {name: values[chosen] for name, values in features.items()}
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -286,18 +303,19 @@ _CREDIT_SCHEMA = pa.schema([
 def _credit_rows(rng: np.random.Generator, requests: _Requests, day: int | None) -> tuple[pa.Table, np.ndarray]:
     """One batch of credit requests and their true labels; ``day`` None means the clean reference."""
     n = len(requests.ids)
-    features = _credit_features(rng, n)
+    borderline = _incident_day("credit_default", "performance_drop", day) is not None
+    features = _credit_features(rng, n * (_BORDERLINE_POOL if borderline else 1))
     drift_day = _incident_day("credit_default", "drift", day)
     if drift_day:
         _drift_credit(features, drift_day)
+    if borderline:
+        features = _borderline_applicants(rng, features, n)
     features["income"] = np.round(features["income"], 2)
     features["debt_ratio"] = np.round(features["debt_ratio"], 4)
     features["credit_utilization"] = np.round(features["credit_utilization"], 4)
     logit = _default_logit(features)
     score = np.round(_sigmoid(logit + rng.normal(0.0, 0.45, n)), 6)
     labels = (rng.random(n) < _sigmoid(logit)).astype(np.int64)
-    if _incident_day("credit_default", "performance_drop", day):
-        labels ^= (rng.random(n) < _LABEL_FLIP_SHARE).astype(np.int64)
     debt_missing = np.zeros(n, dtype=bool)
     if _incident_day("credit_default", "null_spike", day):
         debt_missing[rng.choice(n, size=round(_NULL_SPIKE_SHARE * n), replace=False)] = True
@@ -658,7 +676,9 @@ def _write_reference(data_root: Path, model: _DemoModel, *, start: datetime.date
     """A clean sample of the week before ``start``, from its own random stream."""
     week_us = 7 * _DAY_US
     window = _Window(f"{model.id_prefix}-ref", _epoch_us(start) - week_us, week_us, _rollout_us(start))
-    table, _ = model.draw_day(_rng(seed, model, 0, _REFERENCE), model.reference_rows, window, None)
+    table, truth = model.draw_day(_rng(seed, model, 0, _REFERENCE), model.reference_rows, window, None)
+    # The reference carries its labels (NaN: never labeled): CBPE calibrates on them, label drift compares with them.
+    table = table.append_column("label", pa.array(truth, from_pandas=True))
     return write_atomic(data_root / model.name / "reference" / "reference.parquet", _parquet_bytes(table))
 
 

@@ -114,3 +114,34 @@ def test_estimation_is_only_for_binary_classifiers_that_ask_for_it():
     frame = day.rename(columns={"score": "prediction"})
     assert not any(m.metric.startswith("estimated_")
                    for m in compute_performance(frame, labels, regression, reference_frame()))
+
+
+def test_on_the_demo_the_estimate_falls_on_the_performance_drop_days_before_any_label_arrives(demo_root):
+    """The demo's credit_default drop (days 24-26) moves the estimated ROC AUC below its bound with no labels at
+    all, while clean days stay above it; the realized ROC AUC, once labels exist, agrees on the direction."""
+    import datetime as dt
+
+    from monitoring_jobs.config import load_monitors
+    from monitoring_jobs.demo_data import INCIDENTS
+    from tests.conftest import MONITORS_DIR
+
+    monitor = next(m for m in load_monitors(MONITORS_DIR) if m.name == "credit_default")
+    drop = next(i for i in INCIDENTS if i.model == "credit_default" and i.kind == "performance_drop")
+    data = demo_root / "data" / "credit_default"
+    reference = pd.read_parquet(data / "reference" / "reference.parquet")
+    assert reference["label"].notna().all()  # the reference carries the labels CBPE calibrates on
+    bound = monitor.performance.thresholds["estimated_roc_auc"].min
+
+    def estimated(day: dt.date):
+        inference = pd.read_parquet(data / "inference" / f"dt={day.isoformat()}")
+        metrics = by_key(compute_performance(inference, None, monitor, reference, "reference file"))
+        return metrics[("estimated_roc_auc", "")]
+
+    drop_days = [drop.first_day + dt.timedelta(days=k) for k in range((drop.last_day - drop.first_day).days + 1)]
+    clean_days = [drop.first_day - dt.timedelta(days=3), drop.last_day + dt.timedelta(days=2)]
+    for day in drop_days:
+        figure = estimated(day)
+        assert figure.upper < bound and figure.status is Status.WARN, (day, figure)
+    for day in clean_days:
+        figure = estimated(day)
+        assert figure.lower > bound and figure.status is Status.OK, (day, figure)

@@ -187,10 +187,11 @@ def profile_reference(reference: pd.DataFrame, monitor: MonitorConfig, *, source
                                    ("null_headroom", null_headroom, 0.0, 1.0)):
         if not low <= value <= high:
             raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    frame = reference.set_axis([str(c) for c in reference.columns], axis=1)
-    frame = frame.loc[:, ~frame.columns.duplicated()]
-    kinds = schema_of(frame)
     cols = monitor.columns
+    frame = reference.set_axis([str(c) for c in reference.columns], axis=1)
+    # A reference may carry its labels (for CBPE and label drift); inference logs never do.
+    frame = frame.loc[:, ~frame.columns.duplicated() & (frame.columns != cols.label)]
+    kinds = schema_of(frame)
 
     def present(columns: list[str | None]) -> list[str]:
         return [c for c in dict.fromkeys(columns) if c and c in kinds]
