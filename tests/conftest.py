@@ -50,6 +50,18 @@ def service_unavailable(reason: str):
 
 
 @pytest.fixture(scope="session")
+def evidently_python() -> Path:
+    """Python of Evidently 0.7's own venv (``bench/.venvs/evidently``, shared with the benchmark), built on
+    first use (about a minute, needs PyPI) and reused while its requirements stay the same."""
+    from bench.peers import EVIDENTLY, PeerUnavailable, peer_python
+
+    try:
+        return peer_python(EVIDENTLY)
+    except PeerUnavailable as exc:
+        service_unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
 def postgres_engine():
     """An engine on the test PostgreSQL server; tests create and drop their own schemas in it."""
     import sqlalchemy as sa

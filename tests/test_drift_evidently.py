@@ -1,62 +1,27 @@
 """Our ``auto`` drift decisions against Evidently's own on the same data.
 
-Evidently 0.7.x pins versions this project's venv cannot share, so it lives in a venv of its own under
-``.state/peer-venvs/evidently``, built once by the ``evidently_python`` fixture (``python3 -m venv`` and
-pip; about a minute) and reused while its requirements stay the same. ``tests/peers/evidently_drift.py``
-runs there on the same parquet files and writes Evidently's per-column method, score and decision as JSON.
-Without PyPI the fixture skips locally and fails in CI (``service_unavailable``).
+Evidently 0.7.x pins versions this project's venv cannot share, so it lives in a venv of its own,
+``bench/.venvs/evidently``, shared with the benchmark and built on first use by the ``evidently_python``
+fixture (conftest). ``bench/contenders/evidently_drift.py`` runs Evidently's ``DataDriftPreset`` there on
+the same parquet files and writes its per-column method, score and decision as JSON.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from bench.peers import EVIDENTLY, EVIDENTLY_METHODS
 from monitoring_jobs.drift import compute_drift
-from tests.conftest import REPO, service_unavailable
 from tests.helpers import build_monitor
 
-PEER_VENV = REPO / ".state" / "peer-venvs" / "evidently"
-PEER_REQUIREMENTS = ("evidently==0.7.*", "pandas<3", "pyarrow")  # Evidently 0.7 breaks on pandas 3
-PEER_SCRIPT = REPO / "tests" / "peers" / "evidently_drift.py"
-EVIDENTLY_METHODS = {"K-S p_value": "ks", "chi-square p_value": "chi2", "Z-test p_value": "z_test",
-                     "Wasserstein distance (normed)": "wasserstein", "Jensen-Shannon distance": "jensenshannon"}
 NUMERIC = ["wide", "shifted", "nudged", "with_nulls", "few_values", "zero_one"]
 CATEGORICAL = ["colour", "colour_moved", "yes_no", "with_new_value"]
-
-
-@pytest.fixture(scope="session")
-def evidently_python() -> Path:
-    """The peer venv's Python, built on first use; a stamp records the requirements it was built with."""
-    stamp = PEER_VENV / ".requirements"
-    wanted = "\n".join(PEER_REQUIREMENTS)
-    python = PEER_VENV / "bin" / "python"
-    if stamp.exists() and stamp.read_text() == wanted and python.exists():
-        return python
-    building = PEER_VENV.with_name(f"evidently.building-{os.getpid()}")
-    shutil.rmtree(building, ignore_errors=True)
-    try:
-        subprocess.run([shutil.which("python3") or sys.executable, "-m", "venv", str(building)],
-                       check=True, capture_output=True, text=True, timeout=300)
-        subprocess.run([str(building / "bin" / "python"), "-m", "pip", "install", "--quiet", *PEER_REQUIREMENTS],
-                       check=True, capture_output=True, text=True, timeout=900)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        shutil.rmtree(building, ignore_errors=True)
-        output = getattr(exc, "stderr", "") or ""
-        service_unavailable(f"cannot build the Evidently peer venv ({' '.join(PEER_REQUIREMENTS)}): "
-                            f"{output.strip().splitlines()[-1:] or exc}")
-    (building / ".requirements").write_text(wanted)
-    shutil.rmtree(PEER_VENV, ignore_errors=True)
-    building.rename(PEER_VENV)
-    return python
 
 
 def drift_frames(reference_rows: int, current_rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -94,8 +59,8 @@ def evidently_decisions(python: Path, reference: pd.DataFrame, current: pd.DataF
     (folder / "spec.json").write_text(json.dumps({"numerical": NUMERIC, "categorical": CATEGORICAL,
                                                   "drift_share": 0.5}))
     files = [str(folder / name) for name in ("reference.parquet", "current.parquet", "spec.json", "evidently.json")]
-    run = subprocess.run([str(python), str(PEER_SCRIPT), *files], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, f"{PEER_SCRIPT.name} failed:\n{run.stderr}"
+    run = subprocess.run([str(python), str(EVIDENTLY.script), *files], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, f"{EVIDENTLY.script.name} failed:\n{run.stderr}"
     return json.loads((folder / "evidently.json").read_text())
 
 

@@ -1,0 +1,78 @@
+"""The drift benchmark in smoke mode, so it never rots: it runs end to end and agrees with Evidently.
+
+Timings are not asserted (they mean nothing at smoke sizes on a shared machine); what is checked is
+that every contender ran at every size, the table and the CSV hold the same figures, and, where
+Evidently ran, that every feature got the same method and verdict from both.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.drift import CATEGORICAL, NUMERIC, SMOKE_ROWS, compare_with_evidently
+from tests.conftest import REPO
+
+
+def run_smoke(tmp_path: Path, *contenders: str) -> tuple[str, list[dict], Path]:
+    """``python -m bench drift --smoke`` into ``tmp_path``: its table, its CSV rows and its output folder."""
+    run = subprocess.run([sys.executable, "-m", "bench", "drift", "--smoke", "--contenders", *contenders,
+                          "--data-dir", str(tmp_path / "data"), "--results-dir", str(tmp_path / "results")],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    (csv_path,) = (tmp_path / "results").glob("drift-*.csv")
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return run.stdout, rows, csv_path.with_suffix("")
+
+
+def test_smoke_runs_ours_at_every_size(tmp_path):
+    table, rows, outputs = run_smoke(tmp_path, "ours", "ours+multivariate")
+    assert [(row["contender"], int(row["rows_per_day"])) for row in rows] == \
+        [(name, size) for size in SMOKE_ROWS for name in ("ours", "ours+multivariate")]
+    for row in rows:
+        assert float(row["wall_s"]) > float(row["drift_s"]) > 0
+        assert float(row["peak_rss_mb"]) > float(row["imports_rss_mb"]) > 0 and float(row["arrow_mb"]) > 0
+        assert row["same_decisions"] == "" and row["speedup_vs_evidently"] == ""  # no Evidently, no comparison
+        assert f"| {row['contender']} | {int(row['rows_per_day']):,} | {float(row['wall_s']):.2f} |" in table
+    for size in SMOKE_ROWS:
+        decisions = json.loads((outputs / f"ours-{size}.json").read_text())
+        assert set(decisions["columns"]) == set(NUMERIC) | set(CATEGORICAL)
+        drifted = [column["drifted"] for column in decisions["columns"].values()]
+        assert 0 < sum(drifted) < len(drifted)  # both verdicts occur, so agreement with a peer means something
+        with_pca = json.loads((outputs / f"ours+multivariate-{size}.json").read_text())
+        assert with_pca["columns"] == decisions["columns"] and with_pca["multivariate_drift"] is not None
+
+
+def test_smoke_agrees_with_evidently(tmp_path, evidently_python):
+    table, rows, outputs = run_smoke(tmp_path, "ours", "evidently")
+    ours = [row for row in rows if row["contender"] == "ours"]
+    assert [int(row["rows_per_day"]) for row in ours] == list(SMOKE_ROWS)
+    for row in ours:
+        size = row["rows_per_day"]
+        agreement = compare_with_evidently(json.loads((outputs / f"ours-{size}.json").read_text()),
+                                           json.loads((outputs / f"evidently-{size}.json").read_text()))
+        assert agreement.same, agreement.differences
+        assert agreement.compared == len(NUMERIC) + len(CATEGORICAL)
+        assert row["same_decisions"] == "True" and float(row["speedup_vs_evidently"]) > 0
+        assert f"yes ({agreement.compared} features)" in table
+
+
+def test_decisions_that_differ_are_named():
+    evidently = {"columns": {"x": {"method": "Wasserstein distance (normed)", "threshold": 0.1, "score": 0.12,
+                                   "drifted": True},
+                             "c": {"method": "Jensen-Shannon distance", "threshold": 0.1, "score": 0.01,
+                                   "drifted": False}},
+                 "share": 0.5, "dataset_drift": True}
+    ours = {"columns": {"x": {"method": "wasserstein", "threshold": 0.1, "score": 0.09, "drifted": False},
+                        "c": {"method": "psi", "threshold": 0.2, "score": 0.01, "drifted": False}},
+            "share": 0.0, "dataset_drift": False}
+    agreement = compare_with_evidently(ours, evidently)
+    assert not agreement.same
+    assert agreement.differences == ["x: drifted=False here, True in Evidently (0.09 vs 0.12)",
+                                     "c: method psi here, jensenshannon in Evidently",
+                                     "dataset drift: False here, True in Evidently"]
+    assert agreement.max_score_difference == 0.12 - 0.09
