@@ -143,7 +143,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_profile_reference(args: argparse.Namespace) -> int:
     """Profile a monitor's reference into the reviewable suite file that validation adds to its rules."""
     from monitoring_jobs.defs.resources import build_resources
-    from monitoring_jobs.pipeline import load_reference
+    from monitoring_jobs.pipeline import load_reference, read_inference_window
     from monitoring_jobs.storage import StorageError, write_atomic
     from monitoring_jobs.validation import profile_reference
 
@@ -152,8 +152,11 @@ def cmd_profile_reference(args: argparse.Namespace) -> int:
     day = args.day or monitor.start_date + dt.timedelta(
         days=monitor.reference.window_days if monitor.reference.kind == "rolling" else 0)
     workspace = build_resources(settings, resolve_env=True)["monitoring"].workspace()
+    # A rolling reference is profiled from every raw row of its first window: the suite is written once, often
+    # before any day was run, so the stored day profiles (and their row samples) may not exist yet.
+    load = read_inference_window if monitor.reference.kind == "rolling" else load_reference
     try:
-        reference, described = load_reference(workspace, monitor, day)
+        reference, described = load(workspace, monitor, day)
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -26,14 +26,17 @@ from monitoring_jobs.pipeline import (
     IngestedDay,
     Workspace,
     clear_outcomes,
+    load_drift_reference,
     load_reference,
     metric_check,
     publish_day,
     read_inference,
     read_validated_snapshot,
     save_outcomes,
+    store_day_profile,
     write_snapshot,
 )
+from monitoring_jobs.profiles import DayProfile
 from monitoring_jobs.storage import DataNotFoundError
 from monitoring_jobs.validation import ProfiledSuite, ValidationContext, dtype_kind, outcomes_to_metrics, validate_day
 
@@ -87,7 +90,8 @@ def previous_schema(workspace: Workspace, monitor: MonitorConfig, day: dt.date, 
 
 def ingest_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, suite: ProfiledSuite | None,
                  run_id: str = "") -> IngestResult:
-    """Read, validate and snapshot one day; record its validation results. Storage errors propagate.
+    """Read, validate and snapshot one day; record its validation results and, unless an ERROR check failed,
+    its profile (what later days' rolling references merge). Storage errors propagate.
 
     A day with no files at all is not an error here: its volume check fails, saying where it looked.
     """
@@ -113,7 +117,9 @@ def ingest_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, sui
     workspace.metrics.replace_day(monitor.name, day, outcomes_to_metrics(outcomes), run_id=run_id,
                                   areas=["validation"])
     save_outcomes(workspace, monitor.name, day, "ingest", outcomes)
-    return IngestResult(ingested, outcomes)
+    result = IngestResult(ingested, outcomes)
+    store_day_profile(workspace, monitor, day, ingested.frame, blocked=bool(result.blocking))
+    return result
 
 
 def publish_blocked_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, result: IngestResult,
@@ -132,7 +138,7 @@ def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> S
     """``feature_drift`` fails when a feature drifted or the multivariate reconstruction error left its
     band; ``prediction_drift`` when the model output drifted. Label drift is a judged figure of its own."""
     current = read_validated_snapshot(workspace, monitor, day)
-    reference, described = load_reference(workspace, monitor, day)
+    reference, described = load_drift_reference(workspace, monitor, day)
     severity = monitor.drift.severity.value
     if reference is None:
         skipped = [CheckOutcome(name, True, severity, f"Not judged: {described}.")
@@ -159,14 +165,15 @@ def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> S
         "No prediction column to compare." if prediction is None else
         f"Prediction '{prediction.feature}' {'drifted' if prediction_drifted else 'is stable'}: "
         f"{prediction.decision_metric} = {prediction.decision_value:.4g} (threshold {prediction.threshold:.4g}).")
-    facts = {"reference": described, "reference_rows": len(reference), "drifted_features": drifted,
+    reference_rows = reference.rows if isinstance(reference, DayProfile) else len(reference)
+    facts = {"reference": described, "reference_rows": reference_rows, "drifted_features": drifted,
              "drifted_share": report.drifted_share,
              "label_drift": label_note or ("drifted" if report.label and report.label.drifted else "stable")}
     return StageResult(report.metrics(monitor.drift.severity), [feature_check, prediction_check], facts,
                        {"features": drift_table(report)})
 
 
-def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, reference: pd.DataFrame,
+def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, reference: pd.DataFrame | DayProfile,
                  current: pd.DataFrame) -> tuple[DriftLabels | None, str]:
     """The labels label drift compares: the reference's label column against the labels of the day's requests
     that have arrived so far (at least ``performance.min_labels``), or why it is not judged."""
@@ -183,7 +190,7 @@ def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, ref
     if len(values) < monitor.performance.min_labels:
         return None, (f"not judged: {len(values)} labels have arrived for this day, fewer than "
                       f"performance.min_labels ({monitor.performance.min_labels})")
-    return DriftLabels(reference[label], values), ""
+    return DriftLabels(reference.columns[label] if isinstance(reference, DayProfile) else reference[label], values), ""
 
 
 def drift_table(report: DriftReport) -> str:

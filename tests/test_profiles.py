@@ -31,6 +31,7 @@ from monitoring_jobs.drift.stats import (
     numeric_bin_counts,
     psi,
 )
+from monitoring_jobs.drift.stats import ks_test as drift_ks_test
 from monitoring_jobs.drift.stats import quantile_bin_edges as raw_quantile_bin_edges
 from monitoring_jobs.profiles import (
     OTHER_CATEGORIES,
@@ -344,7 +345,7 @@ def test_unreadable_profiles_name_the_file_and_the_fix(tmp_path):
         "newer.json": (document.replace(b'"version":1', b'"version":2'), "version 2, but this monitoring-jobs reads "
                                                                             "version 1"),
         "other.json": (b'{"format": "something-else"}', "not a profile"),
-        "missing-field.json": (document.replace(b'"rows":30,"version"', b'"rowz":30,"version"'), "damaged profile"),
+        "missing-field.json": (document.replace(b'"rows":30,"sample"', b'"rowz":30,"sample"'), "damaged profile"),
         "bad-sketch.json": (document.replace(b'"kll":"', b'"kll":"AAAA', 1), "damaged profile"),
         "inconsistent.json": (document.replace(b'"nulls":', b'"nulls":1', 1), "damaged profile .*do not add up"),
     }
@@ -607,3 +608,95 @@ def test_a_profile_is_not_changed_by_merging_it():
     before = first.to_bytes()
     merge(first, profile(make_day(rng, 2000), DAY + dt.timedelta(days=1)))
     assert first.to_bytes() == before
+
+
+# --- row samples ----------------------------------------------------------------------------------------
+
+def test_a_day_keeps_a_seeded_uniform_row_sample_that_round_trips():
+    frame = make_day(np.random.default_rng(22), 3000).assign(
+        timestamp=pd.date_range("2026-10-01", periods=3000, freq="25s", tz="UTC"), row=np.arange(3000))
+    small = profile(frame, sample=["timestamp", "amount", "region", "not_a_column"])
+    assert small.sample_is_complete and list(small.sample.columns) == ["timestamp", "amount", "region"]
+    pd.testing.assert_frame_equal(small.sample, frame[["timestamp", "amount", "region"]])
+    sampled = profile(frame, sample=["row", "amount", "region"], sample_rows=500)
+    assert len(sampled.sample) == 500 and not sampled.sample_is_complete
+    again = profile(frame, sample=["row", "amount", "region"], sample_rows=500)
+    pd.testing.assert_frame_equal(sampled.sample, again.sample)  # seeded by the date: a re-run keeps the rows
+    rows = sampled.sample["row"]
+    assert rows.is_monotonic_increasing and rows.is_unique  # real rows, in their order, each once
+    pd.testing.assert_frame_equal(sampled.sample, frame.loc[rows, ["row", "amount", "region"]].reset_index(drop=True))
+    other_day = profile(frame, DAY + dt.timedelta(days=1), sample=["row"], sample_rows=500)
+    assert not other_day.sample["row"].equals(rows)
+    for original in (small, sampled):
+        restored = DayProfile.from_bytes(original.to_bytes())
+        pd.testing.assert_frame_equal(restored.sample, original.sample)
+        assert restored.to_bytes() == original.to_bytes()
+    assert profile(frame).sample is None and DayProfile.from_bytes(profile(frame).to_bytes()).sample is None
+
+
+def test_sampled_rows_are_uniform_over_the_day():
+    """Each row's chance to be kept is sample_rows / rows: over 200 days the kept share of every decile of
+    row positions stays within 5 standard errors of that share."""
+    rows, kept = 2000, 200
+    frame = pd.DataFrame({"position": np.arange(rows, dtype=float)})
+    hits = np.zeros(10)
+    for day in days(200):
+        sample = profile_day(frame, day, numeric=["position"], sample=["position"], sample_rows=kept).sample
+        hits += np.bincount((sample["position"].to_numpy() // (rows // 10)).astype(int), minlength=10)
+    expected = 200 * kept / 10
+    assert np.all(np.abs(hits - expected) <= 5 * math.sqrt(expected))
+
+
+def test_merged_samples_follow_the_days_and_are_capped_by_a_seeded_subsample(monkeypatch):
+    rng = np.random.default_rng(23)
+    frames = [make_day(rng, 300).assign(day=index) for index in range(4)]
+    day_profiles = [profile(frame, day, sample=["day", "amount"]) for frame, day in zip(frames, days(4))]
+    merged = merge_all([day_profiles[2], day_profiles[0], day_profiles[3], day_profiles[1]])
+    assert merged.sample_is_complete
+    assert merged.sample["day"].tolist() == [index for index in range(4) for _ in range(300)]
+    unsampled = profile(frames[0], DAY + dt.timedelta(days=9))
+    assert merge(merged, unsampled).sample is None  # a sample missing a day would misrepresent the window
+
+    monkeypatch.setattr(profiles.profile, "MAX_MERGED_SAMPLE_ROWS", 500)
+    capped = merge_all(day_profiles)
+    assert len(capped.sample) == 500 and not capped.sample_is_complete
+    assert capped.sample["day"].is_monotonic_increasing and set(capped.sample["day"]) == {0, 1, 2, 3}
+    pd.testing.assert_frame_equal(merge_all(day_profiles).sample, capped.sample)  # seeded
+
+
+# --- exact distributions from value counts ------------------------------------------------------------
+
+def test_columns_with_few_values_give_exact_quantiles_bins_ks_and_wasserstein_at_any_size():
+    """A column with at most 32 distinct values keeps exact counts, so even once its sketch estimates, the
+    statistics read the exact distribution: equal to the raw computation, bound 0."""
+    rng = np.random.default_rng(24)
+    for size in (3000, 40_000):  # KS with exact p-values, then Smirnov's limit (as the raw path)
+        reference_values = rng.choice(np.arange(1.0, 13.0), size, p=np.arange(1, 13) / 78)
+        reference_values[:5] = [np.inf, -np.inf, np.nan, np.inf, 7.0]
+        current = rng.choice(np.arange(1.0, 14.0), size // 2)
+        column = profile_numeric(reference_values, k=200)
+        assert column.sketch.is_estimation_mode() and profiles.is_exact(column)
+        present = reference_values[~np.isnan(reference_values)]
+        finite = present[np.isfinite(present)]
+        assert quantile_bin_edges(column) == tuple(raw_quantile_bin_edges(present))
+        assert quantiles(column, [0.0, 0.1, 0.5, 0.93, 1.0]).tolist() == np.quantile(
+            finite, [0.0, 0.1, 0.5, 0.93, 1.0], method="inverted_cdf").tolist()
+        edges = quantile_bin_edges(column)
+        assert sketch_bin_counts(column, edges).tolist() == oracle_histogram(present, edges)
+        ks = ks_test_from_profile(column, current)
+        expected_ks = drift_ks_test(present, current)
+        assert (ks.value, ks.p_value, ks.error_bound) == (pytest.approx(expected_ks[0], abs=1e-12),
+                                                          pytest.approx(expected_ks[1], rel=1e-9), 0.0)
+        wasserstein = wasserstein_normed_from_profile(column, current)
+        assert wasserstein.error_bound == 0.0
+        assert wasserstein.value == pytest.approx(stats.wasserstein_distance(finite, current) / np.std(finite),
+                                                  rel=1e-9)
+
+
+@settings(max_examples=80, derandomize=True, database=None, deadline=None)
+@given(values=st.lists(st.sampled_from([-2.5, 0.0, 1.0, 1.5, 3.0, 8.0, 1e6]), min_size=1, max_size=400),
+       bins=st.integers(1, 12))
+def test_linear_quantile_edges_from_value_counts_equal_numpys(values, bins):
+    column = profile_numeric(values)
+    assert profiles.is_exact(column)
+    assert quantile_bin_edges(column, bins) == tuple(raw_quantile_bin_edges(np.asarray(values), bins))

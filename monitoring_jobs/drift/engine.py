@@ -9,7 +9,20 @@ an exception.
 
 Each column is reduced first to what its method reads: both samples' sorted values, or both
 histograms on the same bins (reference quantile bins for numbers, categories otherwise). A reference
-supplied as a profile instead of rows only has to provide the same: bin edges and counts, or values.
+supplied as a profile (the merge of stored day profiles: a rolling reference) instead of rows
+provides the same from its summaries, and says how far each statistic may be from the one its rows
+would give (``FeatureDrift.error_bound``):
+
+- category counts and the counts of numbers with few distinct values are exact, so every histogram
+  statistic and test on them (PSI, Jensen-Shannon, chi-square, G, Z, ...) equals the raw one;
+- KS and normed Wasserstein read the reference's distribution: exact for columns with at most 32
+  distinct values, else its KLL sketch, within the bound the sketch guarantees;
+- quantile bins (PSI, Jensen-Shannon, Hellinger on many-valued numbers) are cut at the sketch's
+  deciles and the reference's counts in them estimated from it: each bin's share within the sketch's
+  PMF bound, with no bound on the statistic itself (NaN);
+- Cramér-von Mises and Anderson-Darling, calibration and the multivariate reconstruction error need
+  rows: they read the profile's row sample, which holds every row of days up to 5,000 rows (exact),
+  else a uniform sample of them (approximate, NaN bound).
 """
 
 from __future__ import annotations
@@ -31,6 +44,15 @@ from monitoring_jobs.drift.methods import METHODS, Method
 from monitoring_jobs.drift.multiple_testing import CORRECTION_NAMES, adjust_p_values
 from monitoring_jobs.drift.multivariate import ReconstructionDrift, reconstruction_drift
 from monitoring_jobs.metrics import Metric, Status, failure_status, judged_metric
+from monitoring_jobs.profiles.profile import CategoricalProfile, DayProfile, NumericProfile, profile_categorical
+from monitoring_jobs.profiles.stats import (
+    category_counts,
+    is_exact,
+    ks_test_from_profile,
+    sketch_bin_counts,
+    wasserstein_normed_from_profile,
+)
+from monitoring_jobs.profiles.stats import quantile_bin_edges as profile_quantile_bin_edges
 
 AREA = "drift"
 SMALL_REFERENCE_MAX_ROWS = 1000
@@ -41,6 +63,8 @@ CATEGORICAL_LIKE_MAX_DISTINCT = 5
 VERDICT_METRICS = {"feature": "drift_detected", "prediction": "prediction_drift", "label": "label_drift"}
 MAX_NAMED_UNSEEN = 5
 NAN = float("nan")
+PROFILE_STATISTICS = {"ks": ks_test_from_profile, "wasserstein": wasserstein_normed_from_profile}
+"""Methods that read a profiled reference's distribution itself rather than its row sample."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,9 @@ class FeatureDrift:
     The verdict is taken on ``decision_metric`` (a p-value, an adjusted p-value, or the statistic) against
     ``threshold``; ``band`` is set when the threshold was calibrated on the reference. ``reference_rows``/
     ``current_rows`` count the values compared; ``*_nulls`` the rows left out (null, or not a number).
+    ``error_bound``: how far ``statistic`` may be from its value on the reference's rows: 0 when exact (rows,
+    or exact counts of a profile), the sketch's 99%-confidence bound for KS and Wasserstein from a profile,
+    NaN when estimated without a bound (quantile bins from a sketch, a subsampled reference).
     """
 
     feature: str
@@ -69,6 +96,7 @@ class FeatureDrift:
     decision_metric: str | None = None
     decision_value: float = NAN
     band: Band | None = None
+    error_bound: float = 0.0
 
     @property
     def judged(self) -> bool:
@@ -96,6 +124,10 @@ class FeatureDrift:
         metrics = [Metric(AREA, name, value, feature=self.feature, threshold=self.threshold, status=status,
                           detail=self.detail) if name == self.decision_metric
                    else Metric(AREA, name, value, feature=self.feature) for name, value in figures.items()]
+        if 0 < self.error_bound < math.inf:  # the statistic of a sketch: its interval holds the exact value
+            metrics = [dataclasses.replace(metric, lower=max(self.statistic - self.error_bound, 0.0),
+                                           upper=self.statistic + self.error_bound)
+                       if metric.metric == method.statistic else metric for metric in metrics]
         metrics.append(Metric(AREA, verdict, float(self.drifted), feature=self.feature, status=status,
                               detail=self.detail))
         metrics += [Metric(AREA, "reference_rows", float(self.reference_rows), feature=self.feature),
@@ -155,9 +187,9 @@ class DriftReport:
 
 @dataclass(frozen=True)
 class DriftLabels:
-    """The label of the reference rows and of the day's rows whose labels have arrived."""
+    """The label of the reference rows (or its column profile) and of the day's rows whose labels have arrived."""
 
-    reference: pd.Series
+    reference: pd.Series | NumericProfile | CategoricalProfile
     current: pd.Series
 
 
@@ -182,40 +214,52 @@ def choose_method(kind: str, config: DriftConfig, reference_values: int, distinc
     return "wasserstein" if many_values else "jensenshannon"
 
 
-def compute_drift(reference: pd.DataFrame, current: pd.DataFrame, monitor: MonitorConfig,
+def compute_drift(reference: pd.DataFrame | DayProfile, current: pd.DataFrame, monitor: MonitorConfig,
                   labels: DriftLabels | None = None) -> DriftReport:
-    """Compare every configured feature, the model output and (given ``labels``) the label with the reference."""
+    """Compare every configured feature, the model output and (given ``labels``) the label with the reference:
+    its rows, or a profile of them (see the module docstring for what a profile gives exactly)."""
     config = monitor.drift
     columns = monitor.columns
-    chunks = reference_chunks(reference, columns.timestamp, config.calibration.chunks)
+    profile = reference if isinstance(reference, DayProfile) else None
+    rows = reference if profile is None else profile.sample  # what calibration and the multivariate error read
+    chunks = None if rows is None else reference_chunks(rows, columns.timestamp, config.calibration.chunks)
     kinds = [(name, "numeric") for name in columns.numeric_features]
     kinds += [(name, "categorical") for name in columns.categorical_features]
 
+    def column_drift(name: str, kind: str, role: str = "feature") -> FeatureDrift:
+        if profile is None:
+            return _column_drift(name, kind, reference.get(name), current.get(name), config, chunks, role)
+        return _column_drift(name, kind, profile.columns.get(name), current.get(name), config, chunks, role,
+                             sample=None if rows is None else rows.get(name),
+                             sample_complete=profile.sample_is_complete)
+
     def judge(context: contextvars.Context, column: tuple[str, str]) -> FeatureDrift:
-        name, kind = column
-        return context.run(_column_drift, name, kind, reference.get(name), current.get(name), config, chunks)
+        return context.run(column_drift, *column)
 
     # numpy releases the GIL while sorting and searching, most of the work on large days. Each column runs in
     # a copy of the caller's context, so numpy error states the caller set still hold in the worker threads.
     with ThreadPoolExecutor(max_workers=max(1, min(len(kinds), os.cpu_count() or 1))) as pool:
         features = list(pool.map(judge, [contextvars.copy_context() for _ in kinds], kinds))
     features = _correct_for_multiple_testing(features, config.multiple_testing)
-    output, kind = _output_column(monitor)
-    prediction = None if output is None else _column_drift(output, kind, reference.get(output), current.get(output),
-                                                           config, chunks, role="prediction")
+    output, kind = output_column(monitor)
+    prediction = None if output is None else column_drift(output, kind, role="prediction")
     label = None
     if labels is not None:
-        label_kind = "numeric" if monitor.task is Task.REGRESSION else "categorical"
-        label = _column_drift(columns.label, label_kind, labels.reference, labels.current, config, chunks=None,
-                              role="label")
+        label = _column_drift(columns.label, label_kind(monitor), labels.reference, labels.current, config,
+                              chunks=None, role="label")
     judged = [feature for feature in features if feature.judged]
     drifted_share = sum(feature.drifted for feature in judged) / len(judged) if judged else NAN
     multivariate, note = None, ""
-    if config.multivariate.enabled:
-        found = reconstruction_drift(reference, current, columns.numeric_features, columns.categorical_features,
+    if config.multivariate.enabled and rows is None:
+        note = "the reference profiles hold no row sample to fit the PCA on"
+    elif config.multivariate.enabled:
+        found = reconstruction_drift(rows, current, columns.numeric_features, columns.categorical_features,
                                      variance=config.multivariate.variance, chunks=chunks,
                                      k_std=config.calibration.k_std)
-        multivariate, note = (None, found) if isinstance(found, str) else (found, f"band from {chunks.description}")
+        source = "" if profile is None else (
+            f" of the stored profiles' row sample ({len(rows):,} of {profile.rows:,} reference rows)")
+        multivariate, note = (None, found) if isinstance(found, str) else (
+            found, f"band from {chunks.description}{source}")
     return DriftReport(
         features=features, prediction=prediction, drifted_share=drifted_share,
         dataset_drift=bool(drifted_share >= config.dataset_drift_share),
@@ -224,7 +268,12 @@ def compute_drift(reference: pd.DataFrame, current: pd.DataFrame, monitor: Monit
     )
 
 
-def _output_column(monitor: MonitorConfig) -> tuple[str | None, str]:
+def label_kind(monitor: MonitorConfig) -> str:
+    """A regressor's label is a number; a classifier's a class."""
+    return "numeric" if monitor.task is Task.REGRESSION else "categorical"
+
+
+def output_column(monitor: MonitorConfig) -> tuple[str | None, str]:
     """A binary classifier's score, a regressor's prediction (numeric), a multiclass label (categorical)."""
     columns = monitor.columns
     if monitor.task is Task.BINARY_CLASSIFICATION:
@@ -239,7 +288,13 @@ def _output_column(monitor: MonitorConfig) -> tuple[str | None, str]:
 @dataclass(frozen=True)
 class _Samples:
     """One column reduced to what the methods read. Numeric columns keep sorted values (with each
-    reference value's chunk, for calibration); ``counts`` are on reference quantile bins or categories."""
+    reference value's chunk, for calibration); ``counts`` are on reference quantile bins or categories.
+
+    From a profiled reference: ``reference_profile`` is a numeric column's profile (KS and Wasserstein
+    read it), ``reference_values`` its row sample's values (None without one), and ``counts_bound`` /
+    ``values_bound`` say how far statistics on the counts / values may be from the reference rows' ones
+    (0: exact, NaN: estimated without a bound).
+    """
 
     reference_values: np.ndarray | None
     current_values: np.ndarray | None
@@ -253,11 +308,23 @@ class _Samples:
     current_size: int
     distinct: int
     unseen: tuple[str, ...]
+    from_profile: bool = False
+    reference_profile: NumericProfile | None = None
+    counts_bound: float = 0.0
+    values_bound: float = 0.0
 
     def read(self, method: Method) -> tuple[np.ndarray, np.ndarray]:
         if method.reads == "values":
             return self.reference_values, self.current_values
         return self.reference_counts, self.current_counts
+
+    def compare(self, method: Method) -> tuple[float, float, float]:
+        """The statistic, its p-value (NaN for distances) and how far the statistic may be from its raw value."""
+        if self.reference_profile is not None and method.name in PROFILE_STATISTICS:
+            estimate = PROFILE_STATISTICS[method.name](self.reference_profile, self.current_values)
+            return estimate.value, NAN if estimate.p_value is None else estimate.p_value, estimate.error_bound
+        statistic, p_value = method.compare(*self.read(method))
+        return statistic, p_value, self.values_bound if method.reads == "values" else self.counts_bound
 
     def chunk_pairs(self, method: Method, chunks: int):
         """(rest of the reference, one chunk) for each chunk, in the form ``method`` reads."""
@@ -278,26 +345,39 @@ class _Samples:
                 yield self.reference_counts - counts, counts
 
 
-def _column_drift(name: str, kind: str, reference: pd.Series | None, current: pd.Series | None, config: DriftConfig,
-                  chunks: ReferenceChunks | None, role: str = "feature") -> FeatureDrift:
+def _column_drift(name: str, kind: str, reference: pd.Series | NumericProfile | CategoricalProfile | None,
+                  current: pd.Series | None, config: DriftConfig, chunks: ReferenceChunks | None,
+                  role: str = "feature", sample: pd.Series | None = None, sample_complete: bool = False
+                  ) -> FeatureDrift:
+    """One column against its reference: rows, or a column profile with the profile's ``sample`` of it
+    (chunked by ``chunks``), which calibration and the methods that need values read."""
     absent = [side for side, series in (("reference", reference), ("current", current)) if series is None]
     if absent:
         return _unjudged(name, kind, role, config, f"column '{name}' is not in the {' and '.join(absent)} data")
-    chunk_labels = None if chunks is None or not _calibrates(config, name) else chunks.labels
-    prepared = (_numeric_samples if kind == "numeric" else _categorical_samples)(reference, current, chunk_labels)
+    calibrating = chunks is not None and _calibrates(config, name)
+    chunk_labels = chunks.labels if calibrating else None
+    from_rows = _numeric_samples if kind == "numeric" else _categorical_samples
+    if isinstance(reference, pd.Series):
+        prepared = calibration = from_rows(reference, current, chunk_labels)
+    else:
+        prepared = _profiled_samples(name, kind, reference, current, sample, sample_complete)
+        calibration = from_rows(sample, current, chunk_labels) if calibrating and sample is not None else None
     if isinstance(prepared, str):
         return _unjudged(name, kind, role, config, prepared)
     samples, reference_nulls, current_nulls, notes = prepared
     reference_size, current_size = samples.reference_size, samples.current_size
     method = METHODS[choose_method(kind, config, reference_size, samples.distinct, name)]
-    statistic, p_value = method.compare(*samples.read(method))
+    if method.reads == "values" and samples.reference_values is None and method.name not in PROFILE_STATISTICS:
+        return _unjudged(name, kind, role, config, f"{method.label} compares values, and the reference profiles "
+                                                   f"hold no row sample of '{name}'")
+    statistic, p_value, error_bound = samples.compare(method)
     threshold = _threshold(config, method.name, name)
     decision_metric, decision_value = (method.p_value, p_value) if method.is_test else (method.statistic, statistic)
     rule = f"{decision_metric} {'<' if method.is_test else '>='} {threshold:g}"
     calibrated = None
-    if chunk_labels is not None:
-        calibrated = band([method.compare(rest, chunk)[0] for rest, chunk in samples.chunk_pairs(method, chunks.count)],
-                          config.calibration.k_std)
+    if calibrating:
+        pairs = calibration[0].chunk_pairs(method, chunks.count) if isinstance(calibration, tuple) else ()
+        calibrated = band([method.compare(rest, chunk)[0] for rest, chunk in pairs], config.calibration.k_std)
         if calibrated is None:
             notes.append(f"not calibrated: fewer than 3 reference chunks give a {method.statistic} "
                          f"({chunks.description}), so the fixed threshold applies")
@@ -313,6 +393,8 @@ def _column_drift(name: str, kind: str, reference: pd.Series | None, current: pd
         parts.append(f"{len(samples.unseen)} categories not in the reference: "
                      f"{', '.join(samples.unseen[:MAX_NAMED_UNSEEN])}{more}")
     parts.append(f"{reference_size:,} reference and {current_size:,} current values")
+    if samples.from_profile:
+        parts.append(_profile_precision(method, samples, error_bound))
     if reference_nulls or current_nulls:
         parts.append(f"left out {reference_nulls} reference and {current_nulls} current values that are null")
     return FeatureDrift(
@@ -320,8 +402,21 @@ def _column_drift(name: str, kind: str, reference: pd.Series | None, current: pd
         p_value=p_value if method.is_test else None, threshold=threshold, drifted=drifted,
         reference_rows=reference_size, current_rows=current_size, reference_nulls=reference_nulls,
         current_nulls=current_nulls, unseen_categories=samples.unseen, detail="; ".join(parts + notes), role=role,
-        decision_metric=decision_metric, decision_value=decision_value, band=calibrated,
+        decision_metric=decision_metric, decision_value=decision_value, band=calibrated, error_bound=error_bound,
     )
+
+
+def _profile_precision(method: Method, samples: _Samples, error_bound: float) -> str:
+    """How the statistic of a profiled reference relates to the one its rows would give."""
+    if error_bound == 0:
+        return "reference from stored profiles: exact"
+    if method.name in PROFILE_STATISTICS:
+        return (f"reference from stored profiles: {method.statistic} within {error_bound:.2g} of its exact value "
+                "(99% confidence, the KLL sketch's rank error)")
+    if method.reads == "values":
+        return (f"reference from stored profiles: compared on a uniform sample of {samples.reference_values.size:,} "
+                "values")
+    return "reference from stored profiles: its counts estimated from sketches (each share within the sketch's bound)"
 
 
 def _numeric_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.ndarray | None):
@@ -345,7 +440,7 @@ def _numeric_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.
         categories = np.union1d(_distinct_sorted(reference_values), _distinct_sorted(current_values))
         reference_counts = _value_counts(reference_values, categories)
         current_counts = _value_counts(current_values, categories)
-        unseen = tuple(str(value) for value, count in zip(categories, reference_counts, strict=True) if not count)
+        unseen = _unseen_values(categories, reference_counts)
     else:
         edges = stats.quantile_bin_edges(reference_values)
         if edges.size:
@@ -353,11 +448,9 @@ def _numeric_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.
             current_counts = stats.bin_counts(current_values, edges)
         else:  # no finite reference value to cut bins at: histogram methods give NaN
             edges, reference_counts, current_counts = None, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    notes = [f"{count} of the left-out {side} values are not numbers"
-             for side, count in (("reference", reference_invalid), ("current", current_invalid)) if count]
     samples = _Samples(reference_values, current_values, reference_chunk, None, edges, categories, reference_counts,
                        current_counts, reference_values.size, current_values.size, distinct, unseen)
-    return samples, reference_nulls, current_nulls, notes
+    return samples, reference_nulls, current_nulls, _not_numbers_notes(reference_invalid, current_invalid)
 
 
 def _categorical_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.ndarray | None):
@@ -373,6 +466,76 @@ def _categorical_samples(reference: pd.Series, current: pd.Series, chunk_labels:
     samples = _Samples(None, None, reference_chunk, codes, None, None, counts.reference, counts.current,
                        int(counts.reference.sum()), int(counts.current.sum()), len(counts.categories), counts.unseen)
     return samples, counts.reference_nulls, counts.current_nulls, []
+
+
+def _profiled_samples(name: str, kind: str, reference: NumericProfile | CategoricalProfile, current: pd.Series,
+                      sample: pd.Series | None, sample_complete: bool):
+    """The column reduced from its reference profile and the current rows, as the row functions above do."""
+    profiled = "numeric" if isinstance(reference, NumericProfile) else "categorical"
+    if profiled != kind:
+        return (f"the reference profiles summarise '{name}' as {profiled} but it is compared as {kind}; "
+                "materialize the reference days' inference logs again to profile them anew")
+    if kind == "categorical":
+        current_profile = profile_categorical(current, max_categories=max(len(current), 1))  # exact counts
+        counts = category_counts(reference, current_profile)
+        empty = _empty_sides(int(counts.reference.sum()), int(counts.current.sum()))
+        if empty:
+            return empty
+        samples = _Samples(None, None, None, None, None, None, counts.reference, counts.current,
+                           int(counts.reference.sum()), int(counts.current.sum()), len(counts.categories),
+                           counts.unseen, from_profile=True, counts_bound=0.0 if reference.exact else NAN)
+        return samples, counts.reference_nulls, counts.current_nulls, []
+    current_values, current_nulls, current_invalid = _numeric_values(current)
+    empty = _empty_sides(reference.present, current_values.size)
+    if empty:
+        return empty
+    current_values = np.sort(current_values)
+    reference_distinct = _profiled_distinct(reference)
+    # without value counts the reference has more distinct values than the profile counts one by one
+    distinct = (max(reference.max_distinct, CATEGORICAL_LIKE_MAX_DISTINCT) + 1 if reference_distinct is None else
+                _distinct_count_capped(reference_distinct, current_values, CATEGORICAL_LIKE_MAX_DISTINCT))
+    unseen: tuple[str, ...] = ()
+    edges = categories = None
+    counts_bound = 0.0
+    if distinct <= CATEGORICAL_LIKE_MAX_DISTINCT:
+        categories = np.union1d(reference_distinct, _distinct_sorted(current_values))
+        known = {**reference.value_counts, -np.inf: reference.negative_infinities,
+                 np.inf: reference.positive_infinities}
+        reference_counts = np.asarray([known.get(value, 0) for value in categories.tolist()], dtype=np.int64)
+        current_counts = _value_counts(current_values, categories)
+        unseen = _unseen_values(categories, reference_counts)
+    else:
+        edges = np.asarray(profile_quantile_bin_edges(reference))
+        if edges.size:
+            reference_counts = sketch_bin_counts(reference, edges)
+            current_counts = stats.bin_counts(current_values, edges)
+            counts_bound = 0.0 if is_exact(reference) else NAN
+        else:
+            edges, reference_counts, current_counts = None, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    reference_values = None if sample is None else np.sort(_numeric_values(sample)[0])
+    samples = _Samples(reference_values, current_values, None, None, edges, categories, reference_counts,
+                       current_counts, reference.present, current_values.size, distinct, unseen, from_profile=True,
+                       reference_profile=reference, counts_bound=counts_bound,
+                       values_bound=0.0 if sample_complete else NAN)
+    notes = _not_numbers_notes(reference.not_numbers, current_invalid)
+    return samples, reference.nulls + reference.not_numbers, current_nulls, notes
+
+
+def _profiled_distinct(column: NumericProfile) -> np.ndarray | None:
+    """The column's distinct non-null numbers (±inf included), sorted, when its profile counts them; else None."""
+    if column.value_counts is None:
+        return None
+    infinities = [-np.inf] * bool(column.negative_infinities) + [np.inf] * bool(column.positive_infinities)
+    return np.sort(np.asarray([*column.value_counts, *infinities], dtype=np.float64))
+
+
+def _unseen_values(categories: np.ndarray, reference_counts: np.ndarray) -> tuple[str, ...]:
+    return tuple(str(value) for value, count in zip(categories, reference_counts, strict=True) if not count)
+
+
+def _not_numbers_notes(reference_invalid: int, current_invalid: int) -> list[str]:
+    return [f"{count} of the left-out {side} values are not numbers"
+            for side, count in (("reference", reference_invalid), ("current", current_invalid)) if count]
 
 
 def _correct_for_multiple_testing(features: list[FeatureDrift], correction: str) -> list[FeatureDrift]:

@@ -10,12 +10,18 @@ Typical use for one model-day (``window`` = the reference's days)::
     ks_test_from_profile(reference.columns["income"], frame["income"])                # Estimate with bound
     psi(*shared_bin_counts(reference.columns["income"], today.columns["income"]))    # drift.stats, exact
 
-What is exact and what is approximate is said in :mod:`.profile` and :mod:`.stats`.
+What is exact and what is approximate is said in :mod:`.profile` and :mod:`.stats`. The pipeline
+stores one profile per ingested model-day with a row sample (``profile_day(..., sample=columns)``), and
+its drift engine takes a merged profile as a rolling reference (``monitoring_jobs.pipeline``).
 """
 
+# The drift engine reads profiled references and this package counts with drift.stats: importing the drift
+# package first lets either be imported first without finding the other half-initialised.
+import monitoring_jobs.drift  # noqa: F401, I001
 from monitoring_jobs.profiles.profile import (
     DEFAULT_KLL_K,
     MAX_EXACT_CATEGORIES,
+    SAMPLE_ROWS,
     CategoricalProfile,
     DayProfile,
     Histogram,
@@ -34,6 +40,7 @@ from monitoring_jobs.profiles.stats import (
     Estimate,
     category_counts,
     cdf,
+    is_exact,
     ks_test_from_profile,
     quantile_bin_edges,
     quantiles,
@@ -51,8 +58,8 @@ from monitoring_jobs.profiles.store import (
 
 __all__ = [
     "DEFAULT_KLL_K", "MAX_EXACT_CATEGORIES", "OTHER_CATEGORIES", "CategoricalProfile", "DayProfile", "Estimate",
-    "Histogram", "Moments", "NumericProfile", "ProfileError", "ProfileNotFoundError", "category_counts", "cdf",
-    "ks_test_from_profile", "load_profile", "load_reference", "merge", "merge_all", "profile_categorical",
-    "profile_day", "profile_numeric", "profile_path", "quantile_bin_edges", "quantiles", "save_profile",
-    "shared_bin_counts", "sketch_bin_counts", "wasserstein_normed_from_profile", "without_histograms",
+    "Histogram", "Moments", "NumericProfile", "ProfileError", "ProfileNotFoundError", "SAMPLE_ROWS", "category_counts",
+    "cdf", "is_exact", "ks_test_from_profile", "load_profile", "load_reference", "merge", "merge_all",
+    "profile_categorical", "profile_day", "profile_numeric", "profile_path", "quantile_bin_edges", "quantiles",
+    "save_profile", "shared_bin_counts", "sketch_bin_counts", "wasserstein_normed_from_profile", "without_histograms",
 ]

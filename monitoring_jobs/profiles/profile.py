@@ -2,7 +2,8 @@
 
 Counts, histograms and category counts are exact and merge exactly; moments merge exactly up to
 floating-point rounding; the KLL sketch merges with the same rank error as a sketch of the data
-read together. Profiles are never changed after they are built: merging copies the sketches.
+read together; row samples (for what needs whole rows) are concatenated. Profiles are never changed
+after they are built: merging copies the sketches.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import datasketches
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from monitoring_jobs.drift.stats import bin_counts
 
@@ -35,6 +37,15 @@ MAX_EXACT_CATEGORIES = 1000
 
 FREQUENT_ITEMS_LG_MAX_K = 11
 """log2 of the frequent-items sketch's map size: tracks up to 1536 items, each count within 0.17% of the total."""
+
+SAMPLE_ROWS = 5000
+"""Rows of a day a profile keeps whole (all of them on smaller days): a uniform random sample, seeded by the date,
+for what needs rows rather than per-column summaries (multivariate drift, thresholds calibrated per day)."""
+
+MAX_MERGED_SAMPLE_ROWS = 200_000
+"""A merged profile keeps at most this many sample rows: beyond it, a seeded uniform subsample of the days' samples."""
+
+SAMPLE_SEED = 20261001
 
 MAX_EXACT_NUMERIC_VALUES = 32
 """A numeric column keeps exact counts per value up to this many distinct finite values (the drift engine
@@ -188,12 +199,20 @@ class DayProfile:
     """The profile of one day (``days`` has one date) or the merge of several (a reference window).
 
     ``columns`` holds the profiled columns that were present; a column absent on some days covers fewer
-    ``rows`` than the profile.
+    ``rows`` than the profile. ``sample`` holds whole rows of the sampled columns as they were read (up
+    to ``SAMPLE_ROWS`` per day, see :func:`profile_day`; merged days' samples are concatenated); None
+    when nothing was sampled, or when a merged day had no sample.
     """
 
     days: tuple[dt.date, ...]
     rows: int
     columns: Mapping[str, NumericProfile | CategoricalProfile]
+    sample: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def sample_is_complete(self) -> bool:
+        """The sample holds every row: what is computed on it is what the raw rows give."""
+        return self.sample is not None and len(self.sample) == self.rows
 
     def to_bytes(self) -> bytes:
         """JSON (UTF-8) with a format name and version; sketches as base64 of their own serialisation."""
@@ -203,6 +222,7 @@ class DayProfile:
             "days": [day.isoformat() for day in self.days],
             "rows": self.rows,
             "columns": {name: _column_document(column) for name, column in self.columns.items()},
+            "sample": None if self.sample is None else _sample_document(self.sample),
         }
         return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
@@ -223,8 +243,10 @@ class DayProfile:
                 days=tuple(dt.date.fromisoformat(day) for day in document["days"]),
                 rows=int(document["rows"]),
                 columns={name: _column_from_document(column) for name, column in document["columns"].items()},
+                sample=None if document.get("sample") is None else _sample_from_document(document["sample"]),
             )
-        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:  # IndexError: a cut sketch
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError,  # IndexError: a cut sketch
+                pa.ArrowException) as exc:
             raise ProfileError(f"damaged profile ({type(exc).__name__}: {exc})") from None
 
 
@@ -239,8 +261,15 @@ def profile_day(
     bin_edges: Mapping[str, Sequence[float]] | None = None,
     kll_k: int = DEFAULT_KLL_K,
     max_categories: int = MAX_EXACT_CATEGORIES,
+    sample: Iterable[str] = (),
+    sample_rows: int = SAMPLE_ROWS,
 ) -> DayProfile:
-    """Profile one day's rows: the listed columns that are in the frame, numeric ones binned on ``bin_edges``."""
+    """Profile one day's rows: the listed columns that are in the frame, numeric ones binned on ``bin_edges``.
+
+    The ``sample`` columns that are in the frame are also kept whole for up to ``sample_rows`` rows, drawn
+    uniformly without replacement with a generator seeded by the date (a re-run keeps the same rows) and
+    kept in their original order.
+    """
     numeric, categorical, bin_edges = list(numeric), list(categorical), dict(bin_edges or {})
     both = sorted(set(numeric) & set(categorical))
     if both:
@@ -260,8 +289,24 @@ def profile_day(
     for name in categorical:
         if name in names:
             columns[name] = profile_categorical(values(name), max_categories=max_categories)
-    return DayProfile(days=(day,), rows=len(frame) if isinstance(frame, pd.DataFrame) else frame.num_rows,
-                      columns=columns)
+    rows = len(frame) if isinstance(frame, pd.DataFrame) else frame.num_rows
+    sample = list(dict.fromkeys(sample))
+    kept = None
+    if sample:
+        sampled = [name for name in sample if name in names]
+        positions = _sample_positions(rows, sample_rows, [SAMPLE_SEED, day.toordinal()])
+        kept = (frame[sampled].iloc[positions] if isinstance(frame, pd.DataFrame)
+                else frame.select(sampled).take(positions).to_pandas()).reset_index(drop=True)
+    return DayProfile(days=(day,), rows=rows, columns=columns, sample=kept)
+
+
+def _sample_positions(rows: int, limit: int, seed: list[int]) -> np.ndarray:
+    """All row positions while there are at most ``limit``, else ``limit`` of them drawn uniformly; ascending."""
+    if limit < 0:
+        raise ProfileError(f"sample_rows must be 0 or more, got {limit}")
+    if rows <= limit:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
 
 
 def numeric_values(values) -> tuple[np.ndarray, int]:
@@ -355,12 +400,29 @@ def merge(first: DayProfile, second: DayProfile) -> DayProfile:
     for name in dict.fromkeys([*first.columns, *second.columns]):
         left, right = first.columns.get(name), second.columns.get(name)
         columns[name] = left if right is None else right if left is None else _merge_columns(name, left, right)
-    return DayProfile(days=tuple(sorted(first.days + second.days)), rows=first.rows + second.rows, columns=columns)
+    days = tuple(sorted(first.days + second.days))
+    return DayProfile(days=days, rows=first.rows + second.rows, columns=columns,
+                      sample=_merge_samples(first, second, days))
+
+
+def _merge_samples(first: DayProfile, second: DayProfile, days: tuple[dt.date, ...]) -> pd.DataFrame | None:
+    """Both samples, earlier days first; past ``MAX_MERGED_SAMPLE_ROWS`` a seeded uniform subsample of them.
+    None when either side has none: a sample missing some days would misrepresent the window."""
+    if first.sample is None or second.sample is None:
+        return None
+    earlier, later = (first, second) if first.days[0] <= second.days[0] else (second, first)
+    parts = [part.sample for part in (earlier, later) if len(part.sample)]
+    if not parts:
+        return earlier.sample
+    rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    positions = _sample_positions(len(rows), MAX_MERGED_SAMPLE_ROWS, [SAMPLE_SEED, *(d.toordinal() for d in days)])
+    return rows if len(positions) == len(rows) else rows.iloc[positions].reset_index(drop=True)
 
 
 def merge_all(profiles: Iterable[DayProfile]) -> DayProfile:
-    """Merge any number of profiles (in any order: the result is the same up to the sketches' randomness)."""
-    profiles = list(profiles)
+    """Merge any number of profiles (in any order: the result is the same up to the sketches' randomness),
+    earliest first, so the row samples of single days follow each other in date order."""
+    profiles = sorted(profiles, key=lambda profile: profile.days[:1])
     if not profiles:
         raise ProfileError("no profiles to merge")
     return functools.reduce(merge, profiles)
@@ -410,7 +472,7 @@ def _merge_numeric(name: str, left: NumericProfile, right: NumericProfile) -> Nu
 def without_histograms(profile: DayProfile) -> DayProfile:
     """The same profile with no histograms, so days binned on different edges can still be merged."""
     columns = {name: _replace_histogram(column) for name, column in profile.columns.items()}
-    return DayProfile(profile.days, profile.rows, columns)
+    return DayProfile(profile.days, profile.rows, columns, profile.sample)
 
 
 def _replace_histogram(column):
@@ -458,6 +520,17 @@ def _encode(sketch) -> str:
 
 def _decode(kind, text: str):
     return kind.deserialize(base64.b64decode(text, validate=True))
+
+
+def _sample_document(sample: pd.DataFrame) -> str:
+    """Parquet (zstd) as base64: column types, nulls and timestamps' time zones come back as they were."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(sample, preserve_index=False), sink, compression="zstd")
+    return base64.b64encode(sink.getvalue().to_pybytes()).decode("ascii")
+
+
+def _sample_from_document(text: str) -> pd.DataFrame:
+    return pq.read_table(pa.BufferReader(base64.b64decode(text, validate=True))).to_pandas()
 
 
 def _column_document(column) -> dict:
