@@ -73,12 +73,20 @@ def test_drift_day_flags_exactly_the_drifted_features(defs, instance):
 def test_clean_day_flags_nothing(defs, instance, model):
     day = DEMO_START + dt.timedelta(days=3)
     assert not any(i.first_day <= day <= i.last_day for i in INCIDENTS if i.model == model)
+    job = defs.resolve_job_def(f"{model}_daily")
+    for earlier in range(3):  # a rolling reference is made of the profiles of the days ingested before
+        ingest = job.execute_in_process(partition_key=(DEMO_START + dt.timedelta(days=earlier)).isoformat(),
+                                        instance=instance, asset_selection=[dg.AssetKey([model, "inference_logs"])])
+        assert ingest.success
     result = run_day(defs, instance, model, day)
     assert result.success
     failed = {name: e.description for name, e in check_evaluations(result).items() if not e.passed}
     assert failed == {}
     assert materialized(result) == {"inference_logs", "drift_metrics", "performance_metrics",
                                     "operational_metrics", "monitoring_report"}
+    judged = MetricStore(load_settings().db_url).read("drift", model, day, day)
+    share = judged[judged["metric"] == "drifted_feature_share"]["value"]
+    assert len(share) == 1 and share.iloc[0] == 0.0  # drift was judged, and nothing drifted
 
 
 def test_null_spike_fails_validation_and_blocks_drift(defs, instance, project):
@@ -191,7 +199,7 @@ def test_materializations_carry_schema_row_count_and_drift_table(defs, instance)
     snapshot = pd.read_parquet(load_settings().snapshot_dir / "credit_default" / f"{day.isoformat()}.parquet")
     assert ingest["dagster/row_count"].value == len(snapshot)
     table = by_asset["drift_metrics"]["features"].value
-    assert table.count("\n") == 1 + 7 + 1  # header, separator, 7 features and the score
+    assert table.count("\n") == 1 + 7 + 2  # header, separator, 7 features, the score and the reference's label
     report = by_asset["monitoring_report"]
     assert Path(report["report"].value).exists() and Path(report["model_page"].value).exists()
     assert Path(report["key_chart"].value).name == "drift_scores.png"
