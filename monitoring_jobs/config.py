@@ -350,7 +350,6 @@ def _check_performance(task: Task, settings: PerformanceConfig, segments: list[s
                          "per class; a binary classifier's is columns.score")
 
 
-
 class Pricing(_Strict):
     """What the provider charges, for an LLM monitor that logs tokens but not the cost of each request."""
 

@@ -171,7 +171,6 @@ def value_with_interval(metric: Metric) -> str:
     return " ".join(part for part in (format_value(metric.metric, metric.value), interval_text(metric)) if part)
 
 
-
 def capitalised(text: str) -> str:
     """Sentence case, leaving names like "p95 latency" alone."""
     return text if text[1:2].isdigit() else text[:1].upper() + text[1:]
@@ -576,7 +575,6 @@ def _estimation_rows(metrics: list[Metric]) -> list[EstimationRow]:
 
 def _is_fairness(metric: Metric) -> bool:
     return metric.metric.startswith(FAIRNESS_PREFIXES)
-
 
 
 @dataclass(frozen=True)
