@@ -12,6 +12,8 @@ here needs a new revision there (``tests/test_migrations.py`` fails until both a
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -71,17 +73,36 @@ model_days = sa.Table(
 )
 
 
+SQLITE_BUSY_TIMEOUT_S = 60
+
+
+def _switch_to_wal(cursor) -> None:
+    """Put a SQLite file in WAL mode (it stays so). The switch needs the file to itself, and SQLite answers
+    "database is locked" at once instead of waiting when another process holds a lock, as when two
+    processes open a new database together; so retry until the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine for ``url``; SQLite gets a busy timeout and WAL so parallel runs wait instead of failing."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 60})
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - exercised through every SQLite test
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                _switch_to_wal(cursor)
             cursor.close()
 
         return engine
