@@ -39,6 +39,17 @@ def project(tmp_path, demo_root, monkeypatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture()
+def instance(project):
+    """A Dagster instance of its own in the project's state folder, as `make demo` keeps one there."""
+    import dagster as dg
+
+    home = project / ".state" / "dagster_home"
+    home.mkdir(parents=True)
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        yield instance
+
+
 POSTGRES_URL = os.environ.get("MONITORING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

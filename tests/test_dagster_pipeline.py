@@ -44,14 +44,6 @@ def defs(project):
     return build_definitions()
 
 
-@pytest.fixture()
-def instance(project):
-    home = project / ".state" / "dagster_home"
-    home.mkdir(parents=True)
-    with dg.instance_for_test(temp_dir=str(home)) as instance:
-        yield instance
-
-
 def test_drift_day_flags_exactly_the_drifted_features(defs, instance):
     drift = incident("credit_default", "drift")
     day = drift.first_day + dt.timedelta(days=5)

@@ -221,14 +221,6 @@ def own_data(project, demo_root, monkeypatch) -> Path:
     return root / "data" / MODEL
 
 
-@pytest.fixture()
-def instance(project):
-    home = project / ".state" / "dagster_home"
-    home.mkdir(parents=True)
-    with dg.instance_for_test(temp_dir=str(home)) as instance:
-        yield instance
-
-
 def evaluate(defs, instance, cursor):
     sensor = defs.resolve_sensor_def("late_labels")
     with dg.build_sensor_context(instance=instance, cursor=cursor, resources=defs.resources) as context:

@@ -26,8 +26,7 @@ from tests.conftest import MONITORS_DIR
 from tests.helpers import by_key
 from tests.test_dagster_pipeline import check_evaluations, run_day
 
-defs = test_dagster_pipeline.defs  # the same fixtures as the Dagster pipeline tests
-instance = test_dagster_pipeline.instance
+defs = test_dagster_pipeline.defs  # the same definitions fixture as the Dagster pipeline tests
 
 MODEL = "llm_assistant"
 USD_PER_1K_PROMPT, USD_PER_1K_COMPLETION = 0.0025, 0.01  # the demo provider's price list
