@@ -44,7 +44,13 @@ from monitoring_jobs.drift.methods import METHODS, Method
 from monitoring_jobs.drift.multiple_testing import CORRECTION_NAMES, adjust_p_values
 from monitoring_jobs.drift.multivariate import ReconstructionDrift, reconstruction_drift
 from monitoring_jobs.metrics import Metric, Status, failure_status, judged_metric
-from monitoring_jobs.profiles.profile import CategoricalProfile, DayProfile, NumericProfile, profile_categorical
+from monitoring_jobs.profiles.profile import (
+    CategoricalProfile,
+    DayProfile,
+    NumericProfile,
+    numeric_values,
+    profile_categorical,
+)
 from monitoring_jobs.profiles.stats import (
     category_counts,
     is_exact,
@@ -427,7 +433,7 @@ def _numeric_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.
         return empty
     reference_chunk = None
     if chunk_labels is not None:
-        labels = chunk_labels[~np.isnan(_as_float(reference))]
+        labels = chunk_labels[~np.isnan(numeric_values(reference)[0])]
         order = np.argsort(reference_values, kind="stable")
         reference_values, reference_chunk = reference_values[order], labels[order]
     else:
@@ -608,17 +614,10 @@ def _why_auto(kind: str, config: DriftConfig, name: str, reference_values: int, 
     return why + ")"
 
 
-def _as_float(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-
-
 def _numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int]:
-    """Non-null values as float64, the number left out, and how many of those were not numbers at all."""
-    values = _as_float(series)
-    invalid = 0 if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series) \
-        else int(np.isnan(values).sum() - series.isna().sum())
+    """Non-null values as float64, the number left out, and how many of those were not numbers at all
+    (read as a day's profile reads them)."""
+    values, invalid = numeric_values(series)
     kept, dropped = stats.split_nan(values)
     return kept, dropped, invalid
 
