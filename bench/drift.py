@@ -16,7 +16,6 @@ Every contender's per-feature method and verdict are compared with Evidently's.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -25,16 +24,24 @@ import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench import CONTENDERS_DIR, REPO_DIR
-from bench.measure import MB, ProcessRun, median_run, run_process
-from bench.peers import EVIDENTLY, EVIDENTLY_METHODS, Peer, PeerUnavailable, peer_python
+from bench import CONTENDERS_DIR
+from bench.measure import (
+    MB,
+    ProcessRun,
+    contender_pythons,
+    machine,
+    median_run,
+    process_environment,
+    run_process,
+    write_csv,
+)
+from bench.peers import EVIDENTLY, EVIDENTLY_METHODS, Peer
 
 GENERATOR_VERSION = 1
 """Part of the data folder's name: change it when the generator changes, so stale files are not reused."""
@@ -156,35 +163,6 @@ CONTENDERS = {contender.name: contender for contender in (
 BASELINE = "evidently"
 
 
-def contender_pythons(names: list[str], build_peers: bool) -> dict[str, Path]:
-    """The Python of each contender; a peer's venv is built first unless ``build_peers`` is off, in which
-    case a peer whose venv does not exist yet is left out (with a note on stderr)."""
-    pythons = {}
-    for name in names:
-        peer = CONTENDERS[name].peer
-        if peer is None:
-            pythons[name] = Path(sys.executable)
-        elif build_peers or peer.is_built():
-            print(f"{name}: using the venv {peer.venv}" if peer.is_built() else
-                  f"{name}: building its venv {peer.venv} (about a minute, once)", file=sys.stderr)
-            pythons[name] = peer_python(peer)
-        else:
-            print(f"{name}: left out, its venv {peer.venv} is not built (smoke mode builds none; "
-                  f"`python -m bench drift` builds it)", file=sys.stderr)
-    if not pythons:
-        raise PeerUnavailable(f"none of {', '.join(names)} can run without building a venv")
-    return pythons
-
-
-def _environment(contender: Contender) -> dict[str, str]:
-    """No telemetry from any tool; ours imports ``monitoring_jobs`` from the checkout this benchmark is in."""
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
-    env.update(DO_NOT_TRACK="1", GX_ANALYTICS_ENABLED="false")
-    if contender.peer is None:
-        env["PYTHONPATH"] = str(REPO_DIR)
-    return env
-
-
 # --- decisions -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -255,7 +233,7 @@ class Result:
 def run_benchmark(rows: list[int], repeats: int, names: list[str], seed: int, data_dir: Path,
                   results_dir: Path, build_peers: bool = True) -> Path:
     """Measure every contender at every size; print the table and return the CSV written under ``results_dir``."""
-    pythons = contender_pythons(names, build_peers)
+    pythons = contender_pythons({name: CONTENDERS[name].peer for name in names}, build_peers, "drift")
     started = dt.datetime.now().astimezone()
     out_dir = results_dir / f"drift-{started:%Y%m%d-%H%M%S}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -274,7 +252,7 @@ def run_benchmark(rows: list[int], repeats: int, names: list[str], seed: int, da
                 spec_path.write_text(json.dumps(spec | {"multivariate": contender.multivariate}))
                 run = run_process([str(python), str(contender.script), str(days.reference), str(days.current),
                                    str(spec_path), str(stem.with_suffix(".json"))],
-                                  stem.with_suffix(".log"), env=_environment(contender))
+                                  stem.with_suffix(".log"), env=process_environment(contender.peer))
                 runs[name].append(run)
                 outputs[name].append(json.loads(stem.with_suffix(".json").read_text()))
                 print(f"  {name} run {repeat + 1}/{repeats}: {run.wall_s:.2f} s, "
@@ -282,10 +260,7 @@ def run_benchmark(rows: list[int], repeats: int, names: list[str], seed: int, da
         results += [Result(name, days, runs[name], outputs[name]) for name in pythons]
     csv_path = results_dir / f"{out_dir.name}.csv"
     rows_out = _table_rows(results, repeats, started)
-    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows_out[0]))
-        writer.writeheader()
-        writer.writerows(rows_out)
+    write_csv(rows_out, csv_path)
     print(render_table(rows_out))
     print(f"\n{machine()}\nCSV: {csv_path}\ndecisions, specs and logs: {out_dir}")
     return csv_path
@@ -327,17 +302,6 @@ def _table_rows(results: list[Result], repeats: int, started: dt.datetime) -> li
             "evidently": result.decisions.get("version", ""),
         })
     return rows
-
-
-def machine() -> str:
-    """CPU model, cores, memory and the library versions of the project's venv, for the record."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.machine())
-    memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                     if line.startswith("MemTotal:"))
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("numpy", "pandas", "pyarrow", "scipy"))
-    return (f"machine: {cpu}, {os.cpu_count()} CPUs, {memory_kb / 1024 ** 2:.1f} GB RAM; "
-            f"Python {platform.python_version()} ({versions})")
 
 
 def render_table(rows: list[dict]) -> str:

@@ -8,12 +8,19 @@ scheduled job pays.
 
 from __future__ import annotations
 
+import csv
 import os
+import platform
 import statistics
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+
+from bench import REPO_DIR
+from bench.peers import Peer, PeerUnavailable, peer_python
 
 MB = 1024 * 1024
 LOG_TAIL_LINES = 30
@@ -51,3 +58,50 @@ def median_run(runs: list[ProcessRun]) -> ProcessRun:
     return ProcessRun(wall_s=statistics.median(run.wall_s for run in runs),
                       peak_rss_bytes=int(statistics.median(run.peak_rss_bytes for run in runs)),
                       load_average=statistics.median(run.load_average for run in runs))
+
+
+def contender_pythons(peers: dict[str, Peer | None], build_peers: bool, benchmark: str) -> dict[str, Path]:
+    """The Python of each contender (``None``: the project's, the one running the benchmark); a peer's venv
+    is built first unless ``build_peers`` is off, in which case a contender whose peer venv does not exist
+    yet is left out (with a note on stderr)."""
+    pythons = {}
+    for name, peer in peers.items():
+        if peer is None:
+            pythons[name] = Path(sys.executable)
+        elif build_peers or peer.is_built():
+            print(f"{name}: using the venv {peer.venv}" if peer.is_built() else
+                  f"{name}: building its venv {peer.venv} (a minute or two, once)", file=sys.stderr)
+            pythons[name] = peer_python(peer)
+        else:
+            print(f"{name}: left out, its venv {peer.venv} is not built (smoke mode builds none; "
+                  f"`python -m bench {benchmark}` builds it)", file=sys.stderr)
+    if not pythons:
+        raise PeerUnavailable(f"none of {', '.join(peers)} can run without building a venv")
+    return pythons
+
+
+def process_environment(peer: Peer | None, **extra: str) -> dict[str, str]:
+    """No telemetry from any tool; the project's processes import ``monitoring_jobs`` from this checkout."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    env.update(DO_NOT_TRACK="1", GX_ANALYTICS_ENABLED="false", **extra)
+    if peer is None:
+        env["PYTHONPATH"] = str(REPO_DIR)
+    return env
+
+
+def machine() -> str:
+    """CPU model, cores, memory and the library versions of the project's venv, for the record."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.machine())
+    memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                     if line.startswith("MemTotal:"))
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("numpy", "pandas", "pyarrow", "scipy"))
+    return (f"machine: {cpu}, {os.cpu_count()} CPUs, {memory_kb / 1024 ** 2:.1f} GB RAM; "
+            f"Python {platform.python_version()} ({versions})")
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

@@ -29,7 +29,7 @@ class Peer:
     name: str
     requirements: tuple[str, ...]
     script: Path
-    """Runs in the peer's venv: ``script reference.parquet current.parquet spec.json out.json``."""
+    """The peer's own contender script, run in its venv (a benchmark may run others there too)."""
 
     @property
     def venv(self) -> Path:
@@ -46,6 +46,8 @@ class Peer:
 
 EVIDENTLY = Peer("evidently", ("evidently==0.7.*", "pandas<3", "pyarrow"),  # Evidently 0.7 breaks on pandas 3
                  CONTENDERS_DIR / "evidently_drift.py")
+NANNYML = Peer("nannyml", ("nannyml==0.13.*", "statsmodels", "pandas<3", "pyarrow"),  # imports statsmodels
+               CONTENDERS_DIR / "nannyml_suite.py")                                   # without requiring it
 EVIDENTLY_METHODS = {"K-S p_value": "ks", "chi-square p_value": "chi2", "Z-test p_value": "z_test",
                      "Wasserstein distance (normed)": "wasserstein", "Jensen-Shannon distance": "jensenshannon"}
 """Evidently's display names of its default drift methods, by the name the drift engine gives the same method."""

@@ -24,6 +24,7 @@ from monitoring_jobs.performance.labels import LabelJoinError, join_labels
 from monitoring_jobs.pipeline import (
     STAGE_ORDER,
     IngestedDay,
+    Published,
     Workspace,
     clear_outcomes,
     load_drift_reference,
@@ -249,3 +250,31 @@ STAGES: dict[str, Callable[[Workspace, MonitorConfig, dt.date], StageResult]] = 
     "performance": performance_stage,
     "operations": operations_stage,
 }
+
+
+def record_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, area: str, result: StageResult,
+                 run_id: str = "") -> int:
+    """Replace the day's rows of ``area`` in the metric store and its saved check outcomes; the rows written."""
+    written = workspace.metrics.replace_day(monitor.name, day, result.metrics, run_id=run_id, areas=[area])
+    save_outcomes(workspace, monitor.name, day, area, result.outcomes)
+    return written[area]
+
+
+def publish_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, run_id: str = "") -> Published:
+    """The day's report beside its reference, from what the earlier stages stored."""
+    current = read_validated_snapshot(workspace, monitor, day)
+    reference, described = load_reference(workspace, monitor, day)
+    return publish_day(workspace, monitor, day, row_count=len(current), current=current, reference=reference,
+                       notes=(f"Reference: {described}.",), run_id=run_id)
+
+
+def run_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, suite: ProfiledSuite | None,
+            run_id: str = "") -> Published:
+    """One model-day end to end without Dagster, in the order the assets run: ingest, every metric stage,
+    the report. A day that fails an ERROR check gets the report saying so and nothing else."""
+    ingested = ingest_stage(workspace, monitor, day, suite, run_id)
+    if ingested.blocking:
+        return publish_blocked_day(workspace, monitor, day, ingested, run_id)
+    for area, stage in STAGES.items():
+        record_stage(workspace, monitor, day, area, stage(workspace, monitor, day), run_id)
+    return publish_stage(workspace, monitor, day, run_id)

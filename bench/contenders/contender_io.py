@@ -20,10 +20,16 @@ def read_spec(path: str) -> dict:
         return json.load(handle)
 
 
+def write_json(path: str, result: dict) -> None:
+    """A contender's result: what it found, and its own figures (``rss`` resident bytes after the imports and
+    after reading, ``seconds`` per part of its work)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=1, default=str)
+
+
 def write_result(path: str, columns: dict, share: float, dataset_drift: bool, rss: dict[str, int],
                  seconds: dict[str, float], **extra) -> None:
-    """Per column ``{method, threshold, score, drifted}``, the dataset verdict and the process's own figures:
-    resident bytes after the imports and after reading the files, seconds reading and computing drift."""
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump({"columns": columns, "share": share, "dataset_drift": dataset_drift, "rss": rss,
-                   "seconds": seconds, **extra}, handle, indent=1)
+    """A drift contender's result: per column ``{method, threshold, score, drifted}`` and the dataset verdict;
+    ``seconds`` has ``read`` and ``drift``."""
+    write_json(path, {"columns": columns, "share": share, "dataset_drift": dataset_drift, "rss": rss,
+                      "seconds": seconds, **extra})

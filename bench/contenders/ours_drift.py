@@ -8,7 +8,8 @@ Runs in the project's venv, as its own process, with the same arguments and outp
 The monitor judges the spec's columns with Evidently's rules (``auto``) and no multiple-testing
 correction, so the decisions are comparable with Evidently's; ``"multivariate": true`` in the spec adds
 the PCA reconstruction error, work Evidently does not do. The monitor's output column is not in the
-benchmark data, so only the features are judged. Files are read as the pipeline reads a day's snapshot.
+benchmark data, so only the features are judged. Files are read as the pipeline reads a day's snapshot,
+the features' columns only.
 """
 
 import sys
@@ -33,7 +34,8 @@ def main(reference_path: str, current_path: str, spec_path: str, out_path: str) 
                   "multivariate": {"enabled": spec["multivariate"]}},
     })
     started = time.perf_counter()
-    reference, current = (pq.read_table(path).to_pandas() for path in (reference_path, current_path))
+    features = spec["numerical"] + spec["categorical"]
+    reference, current = (pq.read_table(path, columns=features).to_pandas() for path in (reference_path, current_path))
     read, read_rss = time.perf_counter(), resident_bytes()
     report = compute_drift(reference, current, monitor)
     ran = time.perf_counter()

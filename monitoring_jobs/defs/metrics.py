@@ -9,8 +9,8 @@ from monitoring_jobs.defs.checks import check_results, metadata_values
 from monitoring_jobs.defs.ingest import inference_logs_key
 from monitoring_jobs.defs.partitions import daily_partitions, partition_day
 from monitoring_jobs.defs.resources import MonitoringResource
-from monitoring_jobs.pipeline import PipelineError, save_outcomes
-from monitoring_jobs.stages import STAGES
+from monitoring_jobs.pipeline import PipelineError
+from monitoring_jobs.stages import STAGES, record_stage
 from monitoring_jobs.storage import StorageError
 
 
@@ -75,11 +75,9 @@ def build_metric_asset(monitor: MonitorConfig, area: str) -> dg.AssetsDefinition
             result = STAGES[area](workspace, monitor, day)
         except (PipelineError, StorageError) as exc:
             raise dg.Failure(description=str(exc)) from None
-        written = workspace.metrics.replace_day(monitor.name, day, result.metrics, run_id=context.run.run_id,
-                                                areas=[area])
-        save_outcomes(workspace, monitor.name, day, area, result.outcomes)
+        written = record_stage(workspace, monitor, day, area, result, run_id=context.run.run_id)
         return dg.MaterializeResult(
-            metadata={"rows_written": written[area], **metadata_values(result.facts),
+            metadata={"rows_written": written, **metadata_values(result.facts),
                       **{name: dg.MetadataValue.md(table) for name, table in result.markdown.items()},
                       "failed_checks": dg.MetadataValue.json([o.name for o in result.outcomes if not o.passed])},
             check_results=check_results(result.outcomes),

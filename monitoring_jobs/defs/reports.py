@@ -8,7 +8,8 @@ from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.defs.metrics import METRIC_ASSETS, metric_asset_key
 from monitoring_jobs.defs.partitions import daily_partitions, partition_day
 from monitoring_jobs.defs.resources import MonitoringResource
-from monitoring_jobs.pipeline import PipelineError, load_reference, publish_day, read_validated_snapshot
+from monitoring_jobs.pipeline import PipelineError
+from monitoring_jobs.stages import publish_stage
 from monitoring_jobs.storage import StorageError
 
 
@@ -30,10 +31,7 @@ def build_report_asset(monitor: MonitorConfig) -> dg.AssetsDefinition:
         workspace = monitoring.workspace()
         day = partition_day(context)
         try:
-            current = read_validated_snapshot(workspace, monitor, day)
-            reference, described = load_reference(workspace, monitor, day)
-            published = publish_day(workspace, monitor, day, row_count=len(current), current=current,
-                                    reference=reference, notes=(f"Reference: {described}.",), run_id=context.run.run_id)
+            published = publish_stage(workspace, monitor, day, run_id=context.run.run_id)
         except (PipelineError, StorageError) as exc:
             raise dg.Failure(description=str(exc)) from None
         charts = sorted(published.report.parent.glob("*.png"))

@@ -1,0 +1,51 @@
+"""Our daily pipeline for one model-day without Dagster (``monitoring_jobs.stages``), or one stage of it.
+
+Runs in the project's venv, from a benchmark folder made by ``bench/logs.py`` (``MONITORING_HOME``):
+
+    python ours_pipeline.py <stage> <day> out.json
+
+``pipeline`` runs everything a scheduled run does (``stages.run_day``: ingest with GX validation and the
+day's profile, drift, performance, operations, metric-store writes, the HTML report with its charts);
+``ingest``, ``drift``, ``performance``, ``operations`` and ``report`` run that stage alone, on the state the
+earlier stages left (the benchmark runs ``ingest`` first).
+"""
+
+import datetime as dt
+import sys
+import time
+
+from contender_io import resident_bytes, write_json
+
+from monitoring_jobs.config import load_monitors
+from monitoring_jobs.metric_store import MetricStore
+from monitoring_jobs.pipeline import Workspace
+from monitoring_jobs.settings import load_settings
+from monitoring_jobs.stages import STAGES, ingest_stage, publish_stage, record_stage, run_day
+from monitoring_jobs.storage import ObjectStore
+from monitoring_jobs.validation import load_suite
+
+
+def main(stage: str, day_text: str, out_path: str) -> None:
+    imports_rss = resident_bytes()
+    started = time.perf_counter()
+    settings = load_settings()
+    (monitor,) = load_monitors(settings.monitors_dir)
+    store = MetricStore(settings.db_url)
+    store.ensure_schema()
+    workspace = Workspace(ObjectStore(settings.data_root), store, settings.reports_dir, settings.state_dir)
+    suite = load_suite(settings.suite_path(monitor.name))
+    day = dt.date.fromisoformat(day_text)
+    if stage == "pipeline":
+        outcome = run_day(workspace, monitor, day, suite).status
+    elif stage == "ingest":
+        outcome = f"{len(ingest_stage(workspace, monitor, day, suite).blocking)} blocking check(s) failed"
+    elif stage == "report":
+        outcome = publish_stage(workspace, monitor, day).status
+    else:
+        outcome = f"{record_stage(workspace, monitor, day, stage, STAGES[stage](workspace, monitor, day))} rows"
+    write_json(out_path, {"stage": stage, "outcome": outcome, "rss": {"imports": imports_rss},
+                          "seconds": {"work": time.perf_counter() - started}})
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
