@@ -15,7 +15,7 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
 from monitoring_jobs.config import MonitorConfig
-from monitoring_jobs.drift import DriftLabels, choose_method, compute_drift
+from monitoring_jobs.drift import DriftLabels, choose_method, compute_drift, multivariate
 from monitoring_jobs.drift import stats as drift_stats
 from monitoring_jobs.drift.calibration import reference_chunks
 from monitoring_jobs.drift.multiple_testing import adjust_p_values
@@ -606,7 +606,9 @@ def _butterfly(rng, rows: int, flipped: bool) -> pd.DataFrame:
     return frame
 
 
-def test_reconstruction_error_equals_sklearn_and_its_band_comes_from_out_of_chunk_fits():
+@pytest.mark.parametrize("block_rows", [multivariate.BLOCK_ROWS, 997], ids=["one block", "many blocks"])
+def test_reconstruction_error_equals_sklearn_and_its_band_comes_from_out_of_chunk_fits(block_rows, monkeypatch):
+    monkeypatch.setattr(multivariate, "BLOCK_ROWS", block_rows)  # blocks cut through days: sums must not care
     rng = np.random.default_rng(18)
     reference, current = _butterfly(rng, 6000, flipped=False), _butterfly(rng, 2000, flipped=True)
     reference["timestamp"] = _days_of(6000, 6, rng)

@@ -15,6 +15,7 @@ from monitoring_jobs.config import ConfigError, MonitorConfig, PerformanceConfig
 from monitoring_jobs.metrics import Status
 from monitoring_jobs.performance import compute_performance
 from monitoring_jobs.performance.intervals import (
+    BOOTSTRAP_MAX_ROWS,
     Figure,
     Interval,
     bootstrap,
@@ -117,11 +118,34 @@ def test_bootstrap_is_seeded_per_scope_and_narrows_with_more_labels():
     score = np.clip(0.3 * y + rng.uniform(0, 0.7, 4000), 0, 1)
     small = BinarySample(y[:200], score[:200], threshold=0.5, positive_label=1)
     large = BinarySample(y, score, threshold=0.5, positive_label=1)
-    first = bootstrap(small.measures, small.size, SETTINGS, "")["roc_auc"]
-    assert bootstrap(small.measures, small.size, SETTINGS, "")["roc_auc"] == first  # a re-run: same bounds
-    assert bootstrap(small.measures, small.size, SETTINGS, "region=north")["roc_auc"] != first
-    wide = bootstrap(large.measures, large.size, SETTINGS, "")["roc_auc"]
+    first = bootstrap(small, SETTINGS, "")["roc_auc"]
+    assert bootstrap(small, SETTINGS, "")["roc_auc"] == first  # a re-run: same bounds
+    assert bootstrap(small, SETTINGS, "region=north")["roc_auc"] != first
+    wide = bootstrap(large, SETTINGS, "")["roc_auc"]
     assert wide.upper - wide.lower < (first.upper - first.lower) / 3  # 20x the rows: about 1/sqrt(20) the width
+
+
+def test_a_large_day_bootstraps_a_subsample_and_keeps_the_width_the_central_limit_theorem_gives():
+    rows = 40 * BOOTSTRAP_MAX_ROWS
+    rng = np.random.default_rng(9)
+    score = rng.random(rows)
+    y = (rng.random(rows) < score).astype(int)
+    sample = BinarySample(y, score, threshold=0.5, positive_label=1)
+    intervals = bootstrap(sample, SETTINGS, "")
+    z = norm.ppf(0.975)
+    auc = sk.roc_auc_score(y, score)
+    positives, negatives = y.sum(), rows - y.sum()
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)  # Hanley and McNeil (1982)
+    auc_se = math.sqrt((auc * (1 - auc) + (positives - 1) * (q1 - auc ** 2) + (negatives - 1) * (q2 - auc ** 2))
+                       / (positives * negatives))
+    accuracy = sk.accuracy_score(y, score >= 0.5)
+    squared = (score - y) ** 2
+    expected = {"roc_auc": (auc, auc_se), "accuracy": (accuracy, math.sqrt(accuracy * (1 - accuracy) / rows)),
+                "brier_score": (squared.mean(), squared.std() / math.sqrt(rows))}
+    for name, (value, standard_error) in expected.items():
+        interval = intervals[name]
+        assert interval.lower < value < interval.upper, name  # around the whole day's value, not the subsample's
+        assert interval.upper - interval.lower == pytest.approx(2 * z * standard_error, rel=0.25), name
 
 
 def coverage(draw, figure, truth: float, samples: int = 200) -> float:
@@ -142,7 +166,7 @@ def test_bootstrap_roc_auc_covers_the_population_auc_at_about_95_percent():
 
     def figure(y, score, seed):
         sample = BinarySample(y, score, threshold=0.5, positive_label=1)
-        return bootstrap(sample.measures, sample.size, SETTINGS.model_copy(update={"bootstrap_seed": seed}),
+        return bootstrap(sample, SETTINGS.model_copy(update={"bootstrap_seed": seed}),
                          "")["roc_auc"]
 
     assert 0.90 <= coverage(draw, figure, norm.cdf(shift / math.sqrt(2))) <= 0.99
@@ -162,7 +186,7 @@ def test_bootstrap_mae_and_order_statistic_median_cover_at_about_95_percent():
 
     def mae(y, predicted, seed):
         sample = RegressionSample(y, predicted)
-        return bootstrap(sample.measures, sample.size, SETTINGS.model_copy(update={"bootstrap_seed": seed}),
+        return bootstrap(sample, SETTINGS.model_copy(update={"bootstrap_seed": seed}),
                          "")["mae"]
 
     # E|N(mu, s)| = s sqrt(2/pi) exp(-mu^2 / 2s^2) + mu (1 - 2 Phi(-mu/s))

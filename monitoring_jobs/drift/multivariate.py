@@ -76,6 +76,10 @@ class _Pca:
         return np.linalg.norm(centred - centred @ self.basis @ self.basis.T, axis=1)
 
 
+BLOCK_ROWS = 131_072
+"""Rows encoded at a time: the PCA reads sums over rows, so a day of any size costs a block's matrix in memory."""
+
+
 @dataclass(frozen=True)
 class _Encoder:
     """The reference's imputation values, category frequencies, centre and scale."""
@@ -86,16 +90,23 @@ class _Encoder:
     centre: np.ndarray
     scale: np.ndarray
 
-    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        columns = []
+    def columns(self, frame: pd.DataFrame):
+        """Each feature imputed and encoded, unscaled, one column at a time."""
         for name, fill in self.numeric_fill.items():
             values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-            columns.append(np.where(np.isfinite(values), values, fill))
+            yield np.where(np.isfinite(values), values, fill)
         for name, shares in self.frequencies.items():
-            encoded = frame[name].map(shares).astype("float64")
-            encoded = encoded.where(frame[name].notna(), self.mode_share[name]).fillna(0.0)
-            columns.append(encoded.to_numpy(dtype=np.float64))
-        return (np.column_stack(columns) - self.centre) / self.scale
+            codes, uniques = pd.factorize(frame[name])  # a null gets code -1
+            share_of = shares.reindex(uniques).fillna(0.0).to_numpy(dtype=np.float64)
+            yield np.where(codes >= 0, share_of[codes] if share_of.size else 0.0, self.mode_share[name])
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        return (np.column_stack(list(self.columns(frame))) - self.centre) / self.scale
+
+    def blocks(self, frame: pd.DataFrame):
+        """(first row, scaled matrix) for each block of ``BLOCK_ROWS`` rows."""
+        for start in range(0, len(frame), BLOCK_ROWS):
+            yield start, self.matrix(frame.iloc[start:start + BLOCK_ROWS])
 
 
 def reconstruction_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric: list[str], categorical: list[str],
@@ -108,30 +119,43 @@ def reconstruction_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric
     encoder = _fit_encoder(reference, [n for n in numeric if n in usable], [n for n in categorical if n in usable])
     if encoder is None:
         return "no numeric feature has a finite reference value"
-    scaled = encoder.matrix(reference)
-    width = scaled.shape[1]
+    width = encoder.centre.size
     if width < 2:
         return f"needs at least 2 features with finite reference values, found {width}"
-    fitted = _Pca.fit(scaled.T @ scaled, scaled.sum(axis=0), len(scaled), variance)
+    gram, total = np.zeros((width, width)), np.zeros(width)
+    chunk_gram, chunk_total = np.zeros((chunks.count, width, width)), np.zeros((chunks.count, width))
+    chunk_rows = np.bincount(chunks.labels[chunks.labels >= 0], minlength=chunks.count)
+    for start, block in encoder.blocks(reference):
+        gram += block.T @ block
+        total += block.sum(axis=0)
+        labels = chunks.labels[start:start + len(block)]
+        for chunk in np.unique(labels[labels >= 0]):
+            rows = block[labels == chunk]
+            chunk_gram[chunk] += rows.T @ rows
+            chunk_total[chunk] += rows.sum(axis=0)
+    fitted = _Pca.fit(gram, total, len(reference), variance)
     if fitted is None:
         return "every feature is constant in the reference"
     # Each reference chunk is scored by the PCA of the other chunks: scored by a fit that saw it, a
     # chunk reconstructs better than any new day would (the smallest components overfit), which
     # would put the band too low and raise alarms on clean days.
-    per_chunk = []
-    for chunk in range(chunks.count):
-        inside = chunks.labels == chunk
-        rows = scaled[inside]
-        rest = _Pca.fit(fitted.gram - rows.T @ rows, fitted.total - rows.sum(axis=0), fitted.rows - len(rows),
-                        variance) if len(rows) else None
-        per_chunk.append(float(rest.errors(rows).mean()) if rest is not None and len(rows) else float("nan"))
+    rests = [_Pca.fit(gram - chunk_gram[chunk], total - chunk_total[chunk], fitted.rows - int(chunk_rows[chunk]),
+                      variance) if chunk_rows[chunk] else None for chunk in range(chunks.count)]
+    error_sums = np.zeros(chunks.count)
+    for start, block in encoder.blocks(reference):
+        labels = chunks.labels[start:start + len(block)]
+        for chunk in np.unique(labels[labels >= 0]):
+            if rests[chunk] is not None:
+                error_sums[chunk] += rests[chunk].errors(block[labels == chunk]).sum()
+    per_chunk = [float(error_sums[chunk] / chunk_rows[chunk]) if rests[chunk] is not None else float("nan")
+                 for chunk in range(chunks.count)]
     reference_band = band(per_chunk, k_std)
     if reference_band is None:
         return f"the reference gives fewer than 3 chunks to set the band ({chunks.description})"
     if not len(current):
         return "the current data has no rows"
-    return ReconstructionDrift(float(fitted.errors(encoder.matrix(current)).mean()), reference_band,
-                               fitted.components, width)
+    error = sum(fitted.errors(block).sum() for _, block in encoder.blocks(current)) / len(current)
+    return ReconstructionDrift(float(error), reference_band, fitted.components, width)
 
 
 def _fit_encoder(reference: pd.DataFrame, numeric: list[str], categorical: list[str]) -> _Encoder | None:
@@ -145,7 +169,7 @@ def _fit_encoder(reference: pd.DataFrame, numeric: list[str], categorical: list[
     if not numeric_fill and not frequencies:
         return None
     mode_share = {name: float(shares.iloc[0]) for name, shares in frequencies.items()}
-    encoder = _Encoder(numeric_fill, frequencies, mode_share, np.zeros(1), np.ones(1))
-    raw = encoder.matrix(reference)
-    scale = raw.std(axis=0)
-    return _Encoder(numeric_fill, frequencies, mode_share, raw.mean(axis=0), np.where(scale > 0, scale, 1.0))
+    encoder = _Encoder(numeric_fill, frequencies, mode_share, np.zeros(0), np.ones(0))
+    centre, scale = zip(*((column.mean(), column.std()) for column in encoder.columns(reference)), strict=True)
+    scale = np.array(scale)
+    return _Encoder(numeric_fill, frequencies, mode_share, np.array(centre), np.where(scale > 0, scale, 1.0))

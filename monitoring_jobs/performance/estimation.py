@@ -27,7 +27,7 @@ from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.metrics import Metric, Status
 from monitoring_jobs.performance.intervals import Figure, bootstrap, describe_interval, judge_figure
 from monitoring_jobs.performance.labels import output_column
-from monitoring_jobs.performance.measures import CONFUSION_COUNTS, matches_label, unit_weights
+from monitoring_jobs.performance.measures import CONFUSION_COUNTS, RowSample, matches_label, unit_weights
 from monitoring_jobs.performance.quality import Figures
 
 AREA = "performance"
@@ -65,10 +65,11 @@ def fit_calibration(reference: pd.DataFrame, monitor: MonitorConfig) -> Calibrat
     return Calibration(model.fit(scores[usable], positive.astype(np.float64)), int(usable.sum()))
 
 
-class EstimationSample:
+class EstimationSample(RowSample):
     """The day's scores with their calibrated probabilities; ``measures`` follows ``measures.py``'s contract."""
 
     def __init__(self, scores: np.ndarray, probabilities: np.ndarray, threshold: float) -> None:
+        self._rows, self._options = (scores, probabilities), {"threshold": threshold}
         self.size = scores.size
         called_positive = scores >= threshold
         self._cells = np.column_stack([np.where(called_positive, probabilities, 0.0),
@@ -117,7 +118,7 @@ def estimated_performance(frame: pd.DataFrame, reference: pd.DataFrame | None, r
                 for name in names]
     sample = EstimationSample(scores, calibration.probabilities(scores), settings.decision_threshold)
     point = sample.measures(unit_weights(sample.size))
-    intervals = bootstrap(sample.measures, sample.size, settings, "estimated")
+    intervals = bootstrap(sample, settings, "estimated")
     basis = f"CBPE on {sample.size} scored rows, calibrated on {calibration.rows} reference rows"
     metrics = []
     for name in ESTIMATED_RATES:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,9 +24,12 @@ from scipy.stats import binom, norm
 
 from monitoring_jobs.config import Bound, PerformanceConfig
 from monitoring_jobs.metrics import Metric, Status, join_details, judged_metric
+from monitoring_jobs.performance.measures import RowSample, unit_weights
 
 CELLS_PER_CHUNK = 2_000_000
 """Resamples are drawn in chunks of at most this many row weights (16 MB of float64) to bound memory."""
+BOOTSTRAP_MAX_ROWS = 20_000
+"""Above this many rows, the bootstrap resamples a subsample of this size and rescales (see ``bootstrap``)."""
 MIN_FINITE_REPLICATES = 0.5
 """Below this share of resamples with a defined value (e.g. one class only), no bootstrap interval is given."""
 
@@ -84,16 +87,28 @@ def resample_weights(size: int, resamples: int, rng: np.random.Generator) -> Ite
         yield np.bincount(drawn.ravel(), minlength=count * size).reshape(count, size).astype(np.float64)
 
 
-def bootstrap(measures: Callable[[np.ndarray], dict[str, np.ndarray]], size: int, settings: PerformanceConfig,
-              scope: str) -> dict[str, Interval]:
+def bootstrap(sample: RowSample, settings: PerformanceConfig, scope: str) -> dict[str, Interval]:
     """Percentile intervals of every measure over ``settings.bootstrap_resamples`` resamples of the rows.
 
+    A sample of more than ``BOOTSTRAP_MAX_ROWS`` rows is resampled from a seeded subsample of that many (the
+    m-out-of-n bootstrap): each replicate's distance from the subsample's own value, shrunk by
+    ``sqrt(m / n)``, is put around the whole sample's value. Every figure here is an average over rows, whose
+    spread shrinks as ``1 / sqrt(rows)``, so the interval keeps its width while the cost stops growing with
+    the day (300 resamples of 1M rows: 25 s; of the subsample: a fraction of a second).
     Measures undefined in too many resamples (``MIN_FINITE_REPLICATES``) get no interval.
     """
+    size = sample.size
     if size < 2:
         return {}
-    chunks = [measures(weights) for weights in
-              resample_weights(size, settings.bootstrap_resamples, scope_rng(settings, scope))]
+    rng = scope_rng(settings, scope)
+    resampled, shrink, centre, shift = sample, 1.0, {}, {}
+    if size > BOOTSTRAP_MAX_ROWS:
+        resampled = sample.subset(np.sort(rng.choice(size, BOOTSTRAP_MAX_ROWS, replace=False)))
+        shrink = math.sqrt(BOOTSTRAP_MAX_ROWS / size)
+        centre = {name: float(value[0]) for name, value in resampled.measures(unit_weights(resampled.size)).items()}
+        shift = {name: float(value[0]) for name, value in sample.measures(unit_weights(size)).items()}
+    chunks = [resampled.measures(weights) for weights in
+              resample_weights(resampled.size, settings.bootstrap_resamples, rng)]
     tail = (1 - settings.confidence_level) / 2
     intervals = {}
     for name in chunks[0]:
@@ -101,7 +116,10 @@ def bootstrap(measures: Callable[[np.ndarray], dict[str, np.ndarray]], size: int
         finite = replicates[np.isfinite(replicates)]
         if finite.size >= MIN_FINITE_REPLICATES * replicates.size:
             lower, upper = np.quantile(finite, [tail, 1 - tail])
-            intervals[name] = Interval(float(lower), float(upper), "bootstrap")
+            if shrink != 1.0:
+                lower, upper = (shift[name] + shrink * (bound - centre[name]) for bound in (lower, upper))
+            if np.isfinite(lower) and np.isfinite(upper):
+                intervals[name] = Interval(float(lower), float(upper), "bootstrap")
     return intervals
 
 

@@ -34,7 +34,20 @@ def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         return np.where(denominator != 0, numerator / np.where(denominator != 0, denominator, 1.0), NAN)
 
 
-class BinarySample:
+class RowSample:
+    """A sample of rows that can be rebuilt from a subset of them (what the bootstrap of a large day resamples):
+    each subclass keeps its constructor's per-row arrays in ``_rows`` and its other arguments in ``_options``."""
+
+    size: int
+    _rows: tuple
+    _options: dict
+
+    def subset(self, rows: np.ndarray):
+        return type(self)(*(None if values is None else np.asarray(values)[rows] for values in self._rows),
+                          **self._options)
+
+
+class BinarySample(RowSample):
     """Labels and positive-class scores of a binary classifier; a row is predicted positive when
     ``score >= threshold``.
 
@@ -49,6 +62,8 @@ class BinarySample:
     """
 
     def __init__(self, y_true, score, *, threshold: float, positive_label: int | str, bins: int = 10) -> None:
+        self._rows, self._options = (y_true, score), {"threshold": threshold, "positive_label": positive_label,
+                                                      "bins": bins}
         self.is_positive = matches_label(y_true, positive_label)
         self.score = np.asarray(score, dtype=np.float64)
         self.size = self.score.size
@@ -113,7 +128,7 @@ class BinarySample:
         return roc_auc, _divide(precision_gain.sum(axis=1), positives)
 
 
-class MulticlassSample:
+class MulticlassSample(RowSample):
     """Labels and predicted classes of a multiclass model, with class probabilities when known.
 
     Classes are every value seen in the labels or predictions, compared as text with integral numbers
@@ -127,6 +142,7 @@ class MulticlassSample:
 
     def __init__(self, y_true, y_pred, probabilities: np.ndarray | None = None,
                  probability_classes: tuple[str, ...] = ()) -> None:
+        self._rows, self._options = (y_true, y_pred, probabilities), {"probability_classes": probability_classes}
         true_labels, predicted_labels = class_labels(y_true), class_labels(y_pred)
         self.size = true_labels.size
         self.classes, codes = np.unique(np.concatenate((true_labels, predicted_labels)), return_inverse=True)
@@ -173,7 +189,7 @@ class MulticlassSample:
         }
 
 
-class RegressionSample:
+class RegressionSample(RowSample):
     """Labels and predictions of a regression model; ``residual = label - prediction``.
 
     ``mae``, ``rmse``, ``mape`` (``|residual| / max(|label|, eps)``, as scikit-learn) and
@@ -185,6 +201,7 @@ class RegressionSample:
     """
 
     def __init__(self, y_true, y_pred) -> None:
+        self._rows, self._options = (y_true, y_pred), {}
         self.y_true = np.asarray(y_true, dtype=np.float64)
         self.residuals = self.y_true - np.asarray(y_pred, dtype=np.float64)
         self.size = self.residuals.size

@@ -41,7 +41,7 @@ def _binary(y_true: pd.Series, output: pd.Series, monitor: MonitorConfig, scope:
     point = sample.measures(unit_weights(sample.size))
     tp, fp, tn, fn = (float(point[name][0]) for name in CONFUSION_COUNTS)
     level = settings.confidence_level
-    intervals = {**bootstrap(sample.measures, sample.size, settings, scope),
+    intervals = {**bootstrap(sample, settings, scope),
                  "accuracy": wilson(tp + tn, sample.size, level), "precision": wilson(tp, tp + fp, level),
                  "recall": wilson(tp, tp + fn, level), **dict.fromkeys(CONFUSION_COUNTS)}
     return _with_intervals(point, intervals)
@@ -57,7 +57,7 @@ def _multiclass(y_true: pd.Series, output: pd.Series, monitor: MonitorConfig, sc
     level = settings.confidence_level
     confusion = sample.confusion(unit_weights(sample.size))[0]
     hits, labelled, predicted = np.diagonal(confusion), confusion.sum(axis=1), confusion.sum(axis=0)
-    intervals = {**bootstrap(sample.measures, sample.size, settings, scope),
+    intervals = {**bootstrap(sample, settings, scope),
                  "accuracy": wilson(hits.sum(), sample.size, level)}
     figures = _with_intervals(point, intervals)
     for index, name in enumerate(sample.classes):
@@ -74,7 +74,7 @@ def _regression(y_true: pd.Series, output: pd.Series, monitor: MonitorConfig, sc
     settings = monitor.performance
     sample = RegressionSample(y_true.to_numpy(dtype=np.float64), output.to_numpy(dtype=np.float64))
     figures = _with_intervals(sample.measures(unit_weights(sample.size)),
-                              bootstrap(sample.measures, sample.size, settings, scope))
+                              bootstrap(sample, settings, scope))
     for name, value in sample.residual_quantiles().items():
         figures[name, ""] = Figure(value, quantile_interval(sample.residuals, RESIDUAL_QUANTILES[name],
                                                             settings.confidence_level))
