@@ -216,10 +216,12 @@ class DayLabels:
         return [] if self.unknown is None else [self.unknown.metric()]
 
 
-def load_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, today: dt.date) -> DayLabels:
+def load_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, today: dt.date, *,
+                record: bool = True) -> DayLabels:
     """The labels that arrived from ``day`` up to ``max_delay_days`` later (never past ``today``), what was
     read (for :func:`save_labels_read`), and the unknown ids among those that arrived on ``day`` itself,
-    compared with every ingested day they can belong to."""
+    compared with every ingested day they can belong to. ``record=False`` reads the labels alone: matching
+    them to days costs seconds on millions of rows, and only the performance run records it."""
     if monitor.labels is None:
         return DayLabels(None, LabelsRead())
     snapshots = _SnapshotIds(workspace, monitor)
@@ -231,6 +233,8 @@ def load_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, toda
     for arrival, partition in arrivals.items():
         frame = read_arrival(workspace, monitor, partition)
         frames.append(frame)
+        if not record:
+            continue
         found = match_arrival(frame, monitor, snapshots.of(compared if arrival == day else [day]))
         if arrival == day:
             unknown = UnknownLabels(day, found.unknown_ids, tuple(compared), tuple(possible))

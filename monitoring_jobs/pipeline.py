@@ -32,16 +32,7 @@ from monitoring_jobs.profiles import (
     save_profile,
 )
 from monitoring_jobs.profiles import load_reference as merge_stored_profiles
-from monitoring_jobs.reports import (
-    DayCell,
-    ReportInput,
-    day_status,
-    key_chart,
-    render_index,
-    render_model_day_report,
-    render_model_page,
-)
-from monitoring_jobs.storage import DataNotFoundError, ObjectStore, write_atomic
+from monitoring_jobs.storage import DataNotFoundError, ObjectStore, ParquetColumns, write_atomic
 
 
 class PipelineError(RuntimeError):
@@ -142,28 +133,29 @@ def write_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date, f
     return write_atomic(workspace.snapshot_path(monitor.name, day), sink.getvalue().to_pybytes())
 
 
-def read_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> pd.DataFrame:
-    path = workspace.snapshot_path(monitor.name, day)
-    if not path.exists():
-        raise SnapshotMissingError(f"no ingested inference logs for {monitor.name} on {day} ({path} is missing); "
-                                   f"materialize {monitor.name}/inference_logs for that day first")
-    return pq.read_table(path).to_pandas()
-
-
 def blocking_checks(workspace: Workspace, model: str, day: dt.date) -> list[str]:
     """The ERROR checks the day failed at ingest: nothing may be computed from its data."""
     return [o.name for o in load_outcomes(workspace, model, day, stages=("ingest",))
             if not o.passed and o.severity == Severity.ERROR.value]
 
 
-def read_validated_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> pd.DataFrame:
-    """The day's snapshot, unless ingest found it broken: Dagster blocks downstream steps within a run,
-    and this keeps a later run of a single downstream asset from computing on the same broken data."""
+def validated_snapshot_columns(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> ParquetColumns:
+    """The day's snapshot (read column by column as it is used), unless ingest found it broken: Dagster blocks
+    downstream steps within a run, and this keeps a later run of a single downstream asset from computing on
+    the same broken data."""
     failed = blocking_checks(workspace, monitor.name, day)
     if failed:
         raise BlockedDayError(f"{monitor.name} on {day} failed ERROR check(s) {', '.join(failed)} at ingest; "
                               f"fix the data, then materialize {monitor.name}/inference_logs for that day again")
-    return read_snapshot(workspace, monitor, day)
+    path = workspace.snapshot_path(monitor.name, day)
+    if not path.exists():
+        raise SnapshotMissingError(f"no ingested inference logs for {monitor.name} on {day} ({path} is missing); "
+                                   f"materialize {monitor.name}/inference_logs for that day first")
+    return ParquetColumns(path)
+
+
+def read_validated_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> pd.DataFrame:
+    return pq.read_table(validated_snapshot_columns(workspace, monitor, day).path).to_pandas()
 
 
 # --- reference ----------------------------------------------------------------------------------
@@ -369,6 +361,8 @@ def publish_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, *, r
                 run_id: str = "") -> Published:
     """Render the model-day report from the stored checks and metrics, record the day's status and
     rebuild the model's trend page and the index. Safe to repeat: it replaces what it wrote before."""
+    from monitoring_jobs.reports import ReportInput, day_status, key_chart, render_model_day_report  # matplotlib: 0.6 s
+
     checks = load_outcomes(workspace, monitor.name, day)
     metrics = stored_metrics(workspace, monitor.name, day)
     status = day_status(checks, metrics)
@@ -390,6 +384,8 @@ def rebuild_index(workspace: Workspace, *monitors: MonitorConfig) -> dict[str, P
     Runs of different models finish at the same time: the lock makes each read-and-write whole, so
     the last writer has seen every earlier status. Returns each monitor's page (and "index").
     """
+    from monitoring_jobs.reports import DayCell, render_index, render_model_page
+
     workspace.reports_dir.mkdir(parents=True, exist_ok=True)
     with open(workspace.reports_dir / ".index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

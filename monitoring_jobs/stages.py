@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from monitoring_jobs.config import MonitorConfig, Severity, Task
 from monitoring_jobs.drift import DriftLabels, DriftReport, compute_drift
+from monitoring_jobs.drift.engine import output_column
 from monitoring_jobs.late_labels import load_labels, save_labels_read
 from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import BUDGET_METRICS, compute_operations, cost_budget_check
@@ -35,10 +36,11 @@ from monitoring_jobs.pipeline import (
     read_validated_snapshot,
     save_outcomes,
     store_day_profile,
+    validated_snapshot_columns,
     write_snapshot,
 )
 from monitoring_jobs.profiles import DayProfile
-from monitoring_jobs.storage import DataNotFoundError
+from monitoring_jobs.storage import DataNotFoundError, ParquetColumns
 from monitoring_jobs.validation import ProfiledSuite, ValidationContext, dtype_kind, outcomes_to_metrics, validate_day
 
 DOWNSTREAM_STAGES = STAGE_ORDER[1:]  # everything after ingest
@@ -138,7 +140,7 @@ def publish_blocked_day(workspace: Workspace, monitor: MonitorConfig, day: dt.da
 def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:
     """``feature_drift`` fails when a feature drifted or the multivariate reconstruction error left its
     band; ``prediction_drift`` when the model output drifted. Label drift is a judged figure of its own."""
-    current = read_validated_snapshot(workspace, monitor, day)
+    current = validated_snapshot_columns(workspace, monitor, day)  # a column at a time: days can be large
     reference, described = load_drift_reference(workspace, monitor, day)
     severity = monitor.drift.severity.value
     if reference is None:
@@ -175,7 +177,7 @@ def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> S
 
 
 def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, reference: pd.DataFrame | DayProfile,
-                 current: pd.DataFrame) -> tuple[DriftLabels | None, str]:
+                 current: ParquetColumns) -> tuple[DriftLabels | None, str]:
     """The labels label drift compares: the reference's label column against the labels of the day's requests
     that have arrived so far (at least ``performance.min_labels``), or why it is not judged."""
     label = monitor.columns.label
@@ -183,9 +185,10 @@ def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, ref
         return None, "not judged: the monitor has no label source"
     if label not in reference.columns:
         return None, f"not judged: the reference has no '{label}' column"
-    arrived = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date()).frame
+    arrived = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date(), record=False).frame
     try:
-        values = join_labels(current, arrived, monitor).frame[label].dropna()
+        values = join_labels(current.frame([monitor.columns.request_id, output_column(monitor)[0]]), arrived,
+                             monitor).frame[label].dropna()
     except LabelJoinError as exc:
         return None, f"not judged: {exc}"
     if len(values) < monitor.performance.min_labels:

@@ -8,18 +8,18 @@ Runs in the project's venv, as its own process, with the same arguments and outp
 The monitor judges the spec's columns with Evidently's rules (``auto``) and no multiple-testing
 correction, so the decisions are comparable with Evidently's; ``"multivariate": true`` in the spec adds
 the PCA reconstruction error, work Evidently does not do. The monitor's output column is not in the
-benchmark data, so only the features are judged. Files are read as the pipeline reads a day's snapshot,
-the features' columns only.
+benchmark data, so only the features are judged. Files are read as the drift stage reads a day's snapshot:
+a column at a time as it is judged (``ParquetColumns``), so "read" covers only the files' metadata.
 """
 
 import sys
 import time
 
-import pyarrow.parquet as pq
 from contender_io import read_spec, resident_bytes, write_result
 
 from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.drift import compute_drift
+from monitoring_jobs.storage import ParquetColumns
 
 
 def main(reference_path: str, current_path: str, spec_path: str, out_path: str) -> None:
@@ -34,8 +34,7 @@ def main(reference_path: str, current_path: str, spec_path: str, out_path: str) 
                   "multivariate": {"enabled": spec["multivariate"]}},
     })
     started = time.perf_counter()
-    features = spec["numerical"] + spec["categorical"]
-    reference, current = (pq.read_table(path, columns=features).to_pandas() for path in (reference_path, current_path))
+    reference, current = ParquetColumns(reference_path), ParquetColumns(current_path)
     read, read_rss = time.perf_counter(), resident_bytes()
     report = compute_drift(reference, current, monitor)
     ran = time.perf_counter()

@@ -59,6 +59,7 @@ from monitoring_jobs.profiles.stats import (
     wasserstein_normed_from_profile,
 )
 from monitoring_jobs.profiles.stats import quantile_bin_edges as profile_quantile_bin_edges
+from monitoring_jobs.storage import ParquetColumns
 
 AREA = "drift"
 SMALL_REFERENCE_MAX_ROWS = 1000
@@ -220,10 +221,13 @@ def choose_method(kind: str, config: DriftConfig, reference_values: int, distinc
     return "wasserstein" if many_values else "jensenshannon"
 
 
-def compute_drift(reference: pd.DataFrame | DayProfile, current: pd.DataFrame, monitor: MonitorConfig,
-                  labels: DriftLabels | None = None) -> DriftReport:
+def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current: pd.DataFrame | ParquetColumns,
+                  monitor: MonitorConfig, labels: DriftLabels | None = None) -> DriftReport:
     """Compare every configured feature, the model output and (given ``labels``) the label with the reference:
-    its rows, or a profile of them (see the module docstring for what a profile gives exactly)."""
+    its rows, or a profile of them (see the module docstring for what a profile gives exactly).
+
+    Rows given as ``ParquetColumns`` are read a column at a time as each column is judged, so a large day
+    never sits in memory whole (the multivariate error streams blocks of rows)."""
     config = monitor.drift
     columns = monitor.columns
     profile = reference if isinstance(reference, DayProfile) else None

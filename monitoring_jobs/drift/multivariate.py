@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring_jobs.drift.calibration import Band, ReferenceChunks, band
+from monitoring_jobs.storage import ParquetColumns
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,19 @@ class _Encoder:
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         return (np.column_stack(list(self.columns(frame))) - self.centre) / self.scale
 
-    def blocks(self, frame: pd.DataFrame):
-        """(first row, scaled matrix) for each block of ``BLOCK_ROWS`` rows."""
-        for start in range(0, len(frame), BLOCK_ROWS):
-            yield start, self.matrix(frame.iloc[start:start + BLOCK_ROWS])
+    def blocks(self, frame: pd.DataFrame | ParquetColumns):
+        """(first row, scaled matrix) for each block of at most ``BLOCK_ROWS`` rows (streamed from a file)."""
+        if isinstance(frame, ParquetColumns):
+            parts = frame.blocks([*self.numeric_fill, *self.frequencies], BLOCK_ROWS)
+        else:
+            parts = ((start, frame.iloc[start:start + BLOCK_ROWS]) for start in range(0, len(frame), BLOCK_ROWS))
+        for start, part in parts:
+            yield start, self.matrix(part)
 
 
-def reconstruction_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric: list[str], categorical: list[str],
-                         *, variance: float, chunks: ReferenceChunks, k_std: float) -> ReconstructionDrift | str:
+def reconstruction_drift(reference: pd.DataFrame | ParquetColumns, current: pd.DataFrame | ParquetColumns,
+                         numeric: list[str], categorical: list[str], *, variance: float, chunks: ReferenceChunks,
+                         k_std: float) -> ReconstructionDrift | str:
     """The day's mean reconstruction error and its reference band, or why it cannot be computed."""
     usable = [name for name in (*numeric, *categorical) if name in reference.columns and name in current.columns
               and reference[name].notna().any()]
@@ -158,7 +164,8 @@ def reconstruction_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric
     return ReconstructionDrift(float(error), reference_band, fitted.components, width)
 
 
-def _fit_encoder(reference: pd.DataFrame, numeric: list[str], categorical: list[str]) -> _Encoder | None:
+def _fit_encoder(reference: pd.DataFrame | ParquetColumns, numeric: list[str],
+                 categorical: list[str]) -> _Encoder | None:
     numeric_fill = {}
     for name in numeric:
         values = pd.to_numeric(reference[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)

@@ -4,6 +4,7 @@ A local folder (``file://``) is the default; any fsspec filesystem (``s3://`` th
 works the same way once its options are given. Nothing here knows about Dagster.
 """
 
+from monitoring_jobs.storage.columns import ParquetColumns
 from monitoring_jobs.storage.objects import (
     BucketNotFoundError,
     DataNotFoundError,
@@ -16,5 +17,5 @@ from monitoring_jobs.storage.objects import (
     write_atomic,
 )
 
-__all__ = ["BucketNotFoundError", "DataNotFoundError", "DayData", "FileInfo", "ObjectStore", "StorageAccessDeniedError",
-           "StorageError", "StorageUnreachableError", "write_atomic"]
+__all__ = ["BucketNotFoundError", "DataNotFoundError", "DayData", "FileInfo", "ObjectStore", "ParquetColumns",
+           "StorageAccessDeniedError", "StorageError", "StorageUnreachableError", "write_atomic"]

@@ -46,6 +46,7 @@ import pandas as pd
 from monitoring_jobs.config import VALIDATION_CHECKS, MonitorConfig, Severity, Task
 from monitoring_jobs.metrics import CheckOutcome, Metric, Status
 from monitoring_jobs.validation.day import InspectedDay, inspect_day
+from monitoring_jobs.validation.direct_runner import run_rules_directly
 from monitoring_jobs.validation.display import display_safe, names, percent, safe_examples, share
 from monitoring_jobs.validation.display import figure as make_figure
 from monitoring_jobs.validation.gx_runner import Rule, RuleResult, run_rules
@@ -168,7 +169,8 @@ def validate_day(frame: pd.DataFrame, monitor: MonitorConfig,
                                                           "exact_match": False}),
                    Rule("ExpectTableRowCountToBeBetween", {"min_value": monitor.validation.min_rows})]
     column_rules = [rule for check in COLUMN_CHECKS for rule in usable[check]]
-    column_verdicts, (schema_result, volume_result) = _evaluate(day, column_rules, table_rules)
+    runner = run_rules_directly if monitor.validation.engine == "direct" else run_rules
+    column_verdicts, (schema_result, volume_result) = _evaluate(day, column_rules, table_rules, runner)
     remaining = iter(column_verdicts)
     verdicts = {check: [next(remaining) for _ in usable[check]] for check in COLUMN_CHECKS}
     suite_schema = next((e for e in context.suite.expectations if e.type == COLUMNS_MATCH), None) \
@@ -315,9 +317,10 @@ def _allowed_share(rule: Expectation) -> float:
 
 # --- evaluation ----------------------------------------------------------------------------------
 
-def _evaluate(day: InspectedDay, rules: list[Expectation],
-              table_rules: list[Rule]) -> tuple[list[_Verdict], list[RuleResult]]:
-    """Run the column rules (verdicts in their order) and the table rules (on the day) with GX in one go.
+def _evaluate(day: InspectedDay, rules: list[Expectation], table_rules: list[Rule],
+              runner: Callable[[list], list[list[RuleResult]]]) -> tuple[list[_Verdict], list[RuleResult]]:
+    """Run the column rules (verdicts in their order) and the table rules (on the day) in one go, with GX or
+    the direct runner.
 
     Three frames: the day itself; the ranged columns with infinities masked to null; the model
     version columns as strings. Identical GX rules (a range in both ``ranges`` and
@@ -337,7 +340,7 @@ def _evaluate(day: InspectedDay, rules: list[Expectation],
         if gx_rule is not None:
             gx_rules[frame_of(rule)].setdefault(_rule_key(gx_rule), gx_rule)
     batches = [list(found.values()) for found in gx_rules]
-    results = run_rules([(frame, batch + (table_rules if position == 0 else []))
+    results = runner([(frame, batch + (table_rules if position == 0 else []))
                          for position, (frame, batch) in enumerate(zip(frames, batches))])
     by_key = [dict(zip(found, batch_results)) for found, batch_results in zip(gx_rules, results)]
 
