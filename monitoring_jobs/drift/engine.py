@@ -232,9 +232,12 @@ def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current
     columns = monitor.columns
     profile = reference if isinstance(reference, DayProfile) else None
     rows = reference if profile is None else profile.sample  # what calibration and the multivariate error read
-    chunks = None if rows is None else reference_chunks(rows, columns.timestamp, config.calibration.chunks)
     kinds = [(name, "numeric") for name in columns.numeric_features]
     kinds += [(name, "categorical") for name in columns.categorical_features]
+    output, kind = output_column(monitor)
+    chunked = config.multivariate.enabled or any(_calibrates(config, name) for name in (*dict(kinds), output))
+    chunks = None if rows is None or not chunked else reference_chunks(rows, columns.timestamp,
+                                                                        config.calibration.chunks)
 
     def column_drift(name: str, kind: str, role: str = "feature") -> FeatureDrift:
         if profile is None:
@@ -251,7 +254,6 @@ def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current
     with ThreadPoolExecutor(max_workers=max(1, min(len(kinds), os.cpu_count() or 1))) as pool:
         features = list(pool.map(judge, [contextvars.copy_context() for _ in kinds], kinds))
     features = _correct_for_multiple_testing(features, config.multiple_testing)
-    output, kind = output_column(monitor)
     prediction = None if output is None else column_drift(output, kind, role="prediction")
     label = None
     if labels is not None:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import datasketches
 import numpy as np
-from scipy import stats
 
 from monitoring_jobs.drift import stats as raw
 from monitoring_jobs.profiles.profile import CategoricalProfile, NumericProfile, ProfileError, check_bin_edges
@@ -165,6 +164,8 @@ def ks_test_from_profile(reference: NumericProfile, current) -> Estimate:
     ``|D - D_exact| <= rank_error x (finite share of the reference)``, and the p-value is Smirnov's limit
     ``kstwo.sf(D, round(n m / (n + m)))`` at that D (the raw path's p-value for large samples).
     """
+    from scipy import stats  # here, not at import: most days never need it (0.5 s, 50 MB)
+
     current = raw.sorted_values(current)
     if not reference.present or not current.size:
         return Estimate(NAN, NAN, NAN)
@@ -195,6 +196,8 @@ def wasserstein_normed_from_profile(reference: NumericProfile, current) -> Estim
     equal to it outside, off by at most ``eps * (max - min)``. The norm is the population std from the
     exact moments.
     """
+    from scipy import stats  # here, not at import: most days never need it (0.5 s, 50 MB)
+
     current = raw.sorted_values(current)
     current = current[np.isfinite(current)]
     if not reference.moments.count or not current.size:
