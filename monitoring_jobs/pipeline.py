@@ -166,10 +166,9 @@ the guaranteed error of a normed Wasserstein from a rolling reference near 0.03 
 default k=200, the size of the default threshold itself), for up to 25 kB per numeric column instead of 7."""
 
 
-def profile_inference_day(frame: pd.DataFrame, monitor: MonitorConfig, day: dt.date) -> DayProfile:
-    """The day's profile for later rolling references: every column drift compares (features, model output,
-    label when the logs carry it) summarised by the kind it is compared as, and a row sample of them with the
-    timestamp, which cuts a reference into its days for calibration and the multivariate band."""
+def compared_columns(monitor: MonitorConfig) -> dict[str, str]:
+    """Every column drift compares (features, model output, label when the logs carry it), by the kind it is
+    compared as."""
     columns = monitor.columns
     kinds = dict.fromkeys(columns.numeric_features, "numeric") | dict.fromkeys(columns.categorical_features,
                                                                               "categorical")
@@ -177,9 +176,17 @@ def profile_inference_day(frame: pd.DataFrame, monitor: MonitorConfig, day: dt.d
     for name, kind in ((output, output_kind), (columns.label, label_kind(monitor))):
         if name is not None:
             kinds.setdefault(name, kind)
+    return kinds
+
+
+def profile_inference_day(frame: pd.DataFrame, monitor: MonitorConfig, day: dt.date) -> DayProfile:
+    """The day's profile for later rolling references: every compared column summarised by its kind, and a
+    row sample of them with the timestamp, which cuts a reference into its days for calibration and the
+    multivariate band."""
+    kinds = compared_columns(monitor)
     return profile_day(frame, day, numeric=[name for name, kind in kinds.items() if kind == "numeric"],
                        categorical=[name for name, kind in kinds.items() if kind == "categorical"],
-                       kll_k=PROFILE_KLL_K, sample=[columns.timestamp, *kinds])
+                       kll_k=PROFILE_KLL_K, sample=[monitor.columns.timestamp, *kinds])
 
 
 def store_day_profile(workspace: Workspace, monitor: MonitorConfig, day: dt.date, frame: pd.DataFrame, *,
@@ -234,15 +241,18 @@ def load_rolling_reference(workspace: Workspace, monitor: MonitorConfig,
 
 def load_drift_reference(workspace: Workspace, monitor: MonitorConfig,
                          day: dt.date) -> tuple[pd.DataFrame | DayProfile | None, str]:
-    """What drift compares the day with: the reference file's rows, or the rolling window's merged profile."""
+    """What drift compares the day with: the reference file's rows (the compared columns and the timestamp), or
+    the rolling window's merged profile."""
     if monitor.reference.kind == "rolling":
         return load_rolling_reference(workspace, monitor, day)
-    return load_reference(workspace, monitor, day)
+    return load_reference(workspace, monitor, day, columns=[monitor.columns.timestamp, *compared_columns(monitor)])
 
 
-def load_reference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> tuple[pd.DataFrame | None, str]:
-    """The reference rows (for charts and calibration), and a sentence saying what they are or why there are
-    none: the reference file, or for a rolling reference the row sample of its merged profiles."""
+def load_reference(workspace: Workspace, monitor: MonitorConfig, day: dt.date,
+                   columns: list[str] | None = None) -> tuple[pd.DataFrame | None, str]:
+    """The reference rows (for charts and calibration; of a reference file, only ``columns`` when given), and a
+    sentence saying what they are or why there are none: the reference file, or for a rolling reference the
+    row sample of its merged profiles."""
     ref = monitor.reference
     if ref.kind == "file":
         uri = workspace.objects.resolve(ref.uri or "", model=monitor.name)
@@ -250,7 +260,8 @@ def load_reference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -
         if not files:
             raise DataNotFoundError(f"reference file for {monitor.name} not found at {uri}; "
                                     "create it or change reference.uri in the monitor config")
-        return normalize(workspace.objects.read_files(files, ref.format), monitor).frame, f"reference file {uri}"
+        table = workspace.objects.read_files(files, ref.format, columns)
+        return normalize(table, monitor).frame, f"reference file {uri}"
     reference, described = load_rolling_reference(workspace, monitor, day)
     if reference is None or reference.sample_is_complete:
         return None if reference is None else reference.sample, described

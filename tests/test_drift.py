@@ -631,6 +631,25 @@ def test_reconstruction_error_equals_sklearn_and_its_band_comes_from_out_of_chun
     assert found.band.lower == pytest.approx(np.mean(per_day) - 3 * np.std(per_day, ddof=1), rel=1e-9)
 
 
+def test_multivariate_error_of_a_sample_stays_near_the_whole_days_error(monkeypatch):
+    rng = np.random.default_rng(20)
+    reference, current = _butterfly(rng, 60_000, flipped=False), _butterfly(rng, 40_000, flipped=True)
+    reference["timestamp"] = _days_of(60_000, 6, rng)
+    chunks = reference_chunks(reference, "timestamp", 10)
+
+    def error(max_rows: int):
+        monkeypatch.setattr(multivariate, "MAX_ROWS", max_rows)
+        return reconstruction_drift(reference, current, ["a", "b", "c"], ["kind"], variance=0.65, chunks=chunks,
+                                    k_std=3.0)
+
+    whole, sampled = error(10 ** 9), error(6_000)
+    assert whole.sampled == "" and sampled.sampled.startswith("reference: a seeded sample of")
+    assert "day: a seeded sample of" in sampled.sampled
+    spread = (whole.band.upper - whole.band.lower) / 6  # one standard deviation of the error over reference days
+    assert sampled.error == pytest.approx(whole.error, abs=spread)
+    assert sampled.drifted == whole.drifted and sampled.components == whole.components
+
+
 def test_multivariate_drift_sees_a_flipped_correlation_that_no_single_feature_shows():
     rng = np.random.default_rng(19)
     reference = _butterfly(rng, 6000, flipped=False)

@@ -271,7 +271,7 @@ def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current
         source = "" if profile is None else (
             f" of the stored profiles' row sample ({len(rows):,} of {profile.rows:,} reference rows)")
         multivariate, note = (None, found) if isinstance(found, str) else (
-            found, f"band from {chunks.description}{source}")
+            found, f"band from {chunks.description}{source}" + (f"; {found.sampled}" if found.sampled else ""))
     return DriftReport(
         features=features, prediction=prediction, drifted_share=drifted_share,
         dataset_drift=bool(drifted_share >= config.dataset_drift_share),
