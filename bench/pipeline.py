@@ -66,9 +66,9 @@ def _script(name: str, *inputs: str) -> Callable[[Run], list[str]]:
     return command
 
 
-def _stage(stage: str) -> Callable[[Run], list[str]]:
+def _stage(stage: str, *engine: str) -> Callable[[Run], list[str]]:
     return lambda run: [str(run.python), str(CONTENDERS_DIR / "ours_pipeline.py"), stage, DAY.isoformat(),
-                        str(run.out)]
+                        str(run.out), *engine]
 
 
 def _dagster(run: Run) -> list[str]:
@@ -83,6 +83,8 @@ CONTENDERS = {contender.name: contender for contender in (
     Contender(SCAN_FLOOR, "read the day's parquet into Arrow, one min/max/count pass per column",
               _script("scan_floor.py", "day_file")),
     Contender("ours-ingest", "read, GX validation, snapshot, day profile, validation metrics", _stage("ingest")),
+    Contender("ours-ingest-direct", "the same with validation.engine: direct (same checks, no GX)",
+              _stage("ingest", "direct")),
     Contender("ours-drift", "drift stage: auto methods, BH, multivariate PCA, vs the reference file",
               _stage("drift"), compare_with="evidently-drift"),
     Contender("ours-performance", "performance stage: label join, metrics with intervals, segments, CBPE",
@@ -91,6 +93,8 @@ CONTENDERS = {contender.name: contender for contender in (
     Contender("ours-report", "HTML report with its charts, trend page and index", _stage("report")),
     Contender("ours-pipeline", "all of the above in one process (stages.run_day), no Dagster",
               _stage("pipeline"), compare_with="evidently"),
+    Contender("ours-pipeline-direct", "the same with validation.engine: direct", _stage("pipeline", "direct"),
+              compare_with="evidently"),
     Contender("ours-dagster", "the same through `dagster asset materialize` for one partition", _dagster,
               compare_with="evidently"),
     Contender("ours-drift-only", "compute_drift on the features with Evidently's rules (same decisions)",
@@ -102,7 +106,6 @@ CONTENDERS = {contender.name: contender for contender in (
     Contender("nannyml", "NannyML 0.13 univariate drift (JS, KS, chi2) + realized performance",
               _script("nannyml_suite.py", *SUITE_INPUTS), peer=NANNYML, compare_with="evidently"),
 )}
-STAGES = [name for name in CONTENDERS if name.startswith("ours-") and name not in ("ours-ingest", "ours-drift-only")]
 
 
 def _spec() -> dict:

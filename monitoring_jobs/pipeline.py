@@ -128,9 +128,8 @@ def read_inference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -
 
 def write_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date, frame: pd.DataFrame) -> Path:
     """Keep exactly what was validated, so every later stage of the day sees the same rows."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
-    return write_atomic(workspace.snapshot_path(monitor.name, day), sink.getvalue().to_pybytes())
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return write_atomic(workspace.snapshot_path(monitor.name, day), lambda handle: pq.write_table(table, handle))
 
 
 def blocking_checks(workspace: Workspace, model: str, day: dt.date) -> list[str]:

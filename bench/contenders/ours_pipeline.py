@@ -2,12 +2,13 @@
 
 Runs in the project's venv, from a benchmark folder made by ``bench/logs.py`` (``MONITORING_HOME``):
 
-    python ours_pipeline.py <stage> <day> out.json
+    python ours_pipeline.py <stage> <day> out.json [validation engine]
 
 ``pipeline`` runs everything a scheduled run does (``stages.run_day``: ingest with GX validation and the
 day's profile, drift, performance, operations, metric-store writes, the HTML report with its charts);
 ``ingest``, ``drift``, ``performance``, ``operations`` and ``report`` run that stage alone, on the state the
-earlier stages left (the benchmark runs ``ingest`` first).
+earlier stages left (the benchmark runs ``ingest`` first). A fourth argument overrides the monitor's
+``validation.engine`` (``direct``: the same checks without Great Expectations).
 """
 
 import datetime as dt
@@ -25,11 +26,13 @@ from monitoring_jobs.storage import ObjectStore
 from monitoring_jobs.validation import load_suite
 
 
-def main(stage: str, day_text: str, out_path: str) -> None:
+def main(stage: str, day_text: str, out_path: str, engine: str | None = None) -> None:
     imports_rss = resident_bytes()
     started = time.perf_counter()
     settings = load_settings()
     (monitor,) = load_monitors(settings.monitors_dir)
+    if engine is not None:
+        monitor = monitor.model_copy(update={"validation": monitor.validation.model_copy(update={"engine": engine})})
     store = MetricStore(settings.db_url)
     store.ensure_schema()
     workspace = Workspace(ObjectStore(settings.data_root), store, settings.reports_dir, settings.state_dir)
@@ -43,8 +46,8 @@ def main(stage: str, day_text: str, out_path: str) -> None:
         outcome = publish_stage(workspace, monitor, day).status
     else:
         outcome = f"{record_stage(workspace, monitor, day, stage, STAGES[stage](workspace, monitor, day))} rows"
-    write_json(out_path, {"stage": stage, "outcome": outcome, "rss": {"imports": imports_rss},
-                          "seconds": {"work": time.perf_counter() - started}})
+    write_json(out_path, {"stage": stage, "outcome": outcome, "validation_engine": monitor.validation.engine,
+                          "rss": {"imports": imports_rss}, "seconds": {"work": time.perf_counter() - started}})
 
 
 if __name__ == "__main__":

@@ -82,9 +82,13 @@ class BinarySample(RowSample):
         self._group_starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if self.size else ordered
         probability = np.clip(np.nan_to_num(self.score, posinf=1.0, neginf=0.0), 0.0, 1.0)
         edges = np.linspace(0.0, 1.0, bins + 1)
-        one_hot = np.zeros((self.size, bins))
-        one_hot[np.arange(self.size), np.searchsorted(edges[1:-1], probability)] = 1.0
-        self._bin_gap = one_hot * (positive - probability)[:, None]
+        # rows grouped by score bin, so a bin's calibration gap is one segment sum (no rows x bins matrix)
+        bin_of_row = np.searchsorted(edges[1:-1], probability)
+        self._bin_order = np.argsort(bin_of_row, kind="stable")
+        ordered_bins = bin_of_row[self._bin_order]
+        self._bin_starts = np.flatnonzero(np.r_[True, ordered_bins[1:] != ordered_bins[:-1]]) if self.size \
+            else ordered_bins
+        self._ordered_gap = (positive - probability)[self._bin_order]
 
     def measures(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         weights = np.atleast_2d(weights)
@@ -96,7 +100,8 @@ class BinarySample(RowSample):
         total = weights.sum(axis=1)
         roc_auc, pr_auc = self._ranking(weights, positives, total - positives)
         with np.errstate(invalid="ignore"):  # an infinite score times a zero weight
-            ece = np.abs(weights @ self._bin_gap).sum(axis=1)
+            gaps = np.add.reduceat(weights[:, self._bin_order] * self._ordered_gap, self._bin_starts, axis=1)
+            ece = np.abs(gaps).sum(axis=1)
         return {
             "roc_auc": roc_auc,
             "pr_auc": pr_auc,

@@ -168,8 +168,9 @@ def numeric_distribution_png(title: str, reference: pd.Series | None, current: p
 def _category_shares(values: pd.Series | None) -> pd.Series:
     if values is None or len(values) == 0:
         return pd.Series(dtype=float)
-    labels = values.astype(object).where(values.notna(), "(missing)").map(str)
-    return labels.value_counts(normalize=True)
+    counts = values.value_counts(dropna=False)  # count first, then name the few distinct values as text
+    labels = ["(missing)" if pd.isna(value) else str(value) for value in counts.index]
+    return (counts.groupby(labels).sum() / len(values)).sort_values(ascending=False, kind="stable")
 
 
 def categorical_distribution_png(title: str, reference: pd.Series | None, current: pd.Series) -> bytes:
