@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/.state/dagster_home
 
-.PHONY: demo test dev install clean
+.PHONY: demo test dev bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(TEST_STAMP)
 dev: $(STAMP)
 	$(BIN)/monitoring-jobs dagster-home
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## Benchmarks against the scan floor, Evidently and NannyML (about an hour; see bench/README.md).
+bench: $(STAMP)
+	$(BIN)/python -m bench pipeline
 
 clean:
 	rm -rf .state reports/*/ reports/index.html data

@@ -60,16 +60,25 @@ def service_unavailable(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def evidently_python() -> Path:
-    """Python of Evidently 0.7's own venv (``bench/.venvs/evidently``, shared with the benchmark), built on
-    first use (about a minute, needs PyPI) and reused while its requirements stay the same."""
-    from bench.peers import EVIDENTLY, PeerUnavailable, peer_python
+def _peer_python(name: str) -> Path:
+    """Python of a peer's own venv (``bench/.venvs/<name>``, shared with the benchmarks), built on first use
+    (a minute or two, needs PyPI) and reused while its requirements stay the same."""
+    from bench import peers
 
     try:
-        return peer_python(EVIDENTLY)
-    except PeerUnavailable as exc:
+        return peers.peer_python(getattr(peers, name))
+    except peers.PeerUnavailable as exc:
         service_unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def evidently_python() -> Path:
+    return _peer_python("EVIDENTLY")
+
+
+@pytest.fixture(scope="session")
+def nannyml_python() -> Path:
+    return _peer_python("NANNYML")
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
-"""The drift benchmark in smoke mode, so it never rots: it runs end to end and agrees with Evidently.
+"""The benchmarks in smoke mode, so they never rot: each runs end to end, and the drift one agrees with Evidently.
 
 Timings are not asserted (they mean nothing at smoke sizes on a shared machine); what is checked is
-that every contender ran at every size, the table and the CSV hold the same figures, and, where
-Evidently ran, that every feature got the same method and verdict from both.
+that every contender ran at every size, the table and the CSV hold the same figures, that our pipeline
+really judged the generated day, and, where Evidently ran, that every feature got the same method and
+verdict from both.
 """
 
 from __future__ import annotations
@@ -14,16 +15,20 @@ import sys
 from pathlib import Path
 
 from bench.drift import CATEGORICAL, NUMERIC, SMOKE_ROWS, compare_with_evidently
+from bench.logs import DAY, benchmark_workspace
+from bench.pipeline import CONTENDERS as PIPELINE_CONTENDERS
+from bench.pipeline import SMOKE_ROWS as PIPELINE_SMOKE_ROWS
+from monitoring_jobs.metric_store import MetricStore
 from tests.conftest import REPO
 
 
-def run_smoke(tmp_path: Path, *contenders: str) -> tuple[str, list[dict], Path]:
-    """``python -m bench drift --smoke`` into ``tmp_path``: its table, its CSV rows and its output folder."""
-    run = subprocess.run([sys.executable, "-m", "bench", "drift", "--smoke", "--contenders", *contenders,
+def run_smoke(tmp_path: Path, *contenders: str, benchmark: str = "drift") -> tuple[str, list[dict], Path]:
+    """``python -m bench <benchmark> --smoke`` into ``tmp_path``: its table, its CSV rows and its output folder."""
+    run = subprocess.run([sys.executable, "-m", "bench", benchmark, "--smoke", "--contenders", *contenders,
                           "--data-dir", str(tmp_path / "data"), "--results-dir", str(tmp_path / "results")],
-                         cwd=REPO, capture_output=True, text=True, timeout=600)
+                         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
-    (csv_path,) = (tmp_path / "results").glob("drift-*.csv")
+    (csv_path,) = (tmp_path / "results").glob(f"{benchmark}-*.csv")
     with open(csv_path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return run.stdout, rows, csv_path.with_suffix("")
@@ -76,3 +81,39 @@ def test_decisions_that_differ_are_named():
                                      "c: method psi here, jensenshannon in Evidently",
                                      "dataset drift: False here, True in Evidently"]
     assert agreement.max_score_difference == 0.12 - 0.09
+
+
+def test_pipeline_smoke_runs_every_stage_of_ours_and_dagster(tmp_path):
+    ours = [name for name in PIPELINE_CONTENDERS if name.startswith(("scan", "ours"))]
+    table, rows, outputs = run_smoke(tmp_path, *ours, benchmark="pipeline")
+    assert [row["method"] for row in rows] == ours
+    for row in rows:
+        assert int(row["rows"]) == PIPELINE_SMOKE_ROWS[0] and float(row["wall_s"]) > 0
+        assert float(row["peak_rss_mb"]) > 0 and float(row["x_scan_floor"]) > 0
+        assert f"| {row['method']} | {int(row['rows']):,} | {float(row['wall_s']):.2f} |" in table
+    assert next(row for row in rows if row["method"] == "ours-drift-only")["same_decisions_as_evidently"] == ""
+    for stage in ("pipeline", "pipeline-direct"):
+        result = json.loads((outputs / f"ours-{stage}-{PIPELINE_SMOKE_ROWS[0]}.json").read_text())
+        assert result["outcome"] in {"ok", "warn", "error"}, result  # the day's status: every stage ran
+    assert json.loads((outputs / f"ours-ingest-direct-{PIPELINE_SMOKE_ROWS[0]}.json").read_text())[
+        "validation_engine"] == "direct"
+    workspace = benchmark_workspace(PIPELINE_SMOKE_ROWS[0], 0, tmp_path / "data")
+    store = MetricStore(f"sqlite:///{workspace.home / '.state' / 'metrics.db'}")
+    drift = store.read("drift", "bench", DAY, DAY)
+    assert set(NUMERIC) | set(CATEGORICAL) <= set(drift["feature"].dropna())  # the generated features were judged
+    assert (workspace.home / "reports" / "bench" / DAY.isoformat() / "index.html").is_file()
+
+
+def test_pipeline_smoke_runs_the_peers(tmp_path, evidently_python, nannyml_python):
+    table, rows, outputs = run_smoke(tmp_path, "evidently-drift", "evidently", "nannyml", "ours-drift-only",
+                                     benchmark="pipeline")
+    by_method = {row["method"]: row for row in rows}
+    assert set(by_method) == {"scan-floor", "evidently-drift", "evidently", "nannyml", "ours-drift-only"}
+    assert by_method["ours-drift-only"]["same_decisions_as_evidently"] == "yes"
+    assert float(by_method["nannyml"]["evidently_over_this"]) > 0
+    size = PIPELINE_SMOKE_ROWS[0]
+    nannyml = json.loads((outputs / f"nannyml-{size}.json").read_text())
+    assert set(nannyml["columns"]) == set(NUMERIC) | set(CATEGORICAL)
+    assert 0.5 < nannyml["performance"]["roc_auc"] < 1.0  # the generated score carries signal
+    evidently = json.loads((outputs / f"evidently-{size}.json").read_text())
+    assert (outputs / f"evidently-{size}.html").stat().st_size > 0 and evidently["values"]
