@@ -32,7 +32,7 @@ def _add_benchmark(benchmarks, module, help_text: str, default_rows: list[int], 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import drift, pipeline
+    from bench import backfill, drift, pipeline
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     benchmarks = parser.add_subparsers(dest="benchmark", required=True)
@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                    "NannyML", [100_000, 1_000_000, 5_000_000], list(pipeline.CONTENDERS))
     _add_benchmark(benchmarks, drift, "our drift computation against Evidently's DataDriftPreset",
                    [100_000, 1_000_000], ["ours", "evidently"])
+    _add_benchmark(benchmarks, backfill, f"{backfill.DAYS} days of a rolling-reference monitor against one day",
+                   [1_000_000], list(backfill.CONTENDERS))
     args = parser.parse_args(argv)
     if args.repeat < 1 or min(args.rows) < 10:
         parser.error("--repeat must be at least 1 and --rows at least 10")

@@ -48,16 +48,17 @@ def _score(features: pa.Table) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(logit - 1.0)))
 
 
-def generate_logs(rows: int, seed: int, current: bool) -> pa.Table:
-    """One day of inference logs of ``rows`` rows, the label included (split off for the day's label file)."""
+def generate_logs(rows: int, seed: int, current: bool, day: dt.date | None = None) -> pa.Table:
+    """One day of inference logs of ``rows`` rows, the label included (split off for the day's label file):
+    the reference's (``current=False``) or the shifted day's, stamped ``day`` (default START or DAY)."""
     features = generate_day(rows, seed, current)
     rng = np.random.default_rng([seed, rows, int(current), 1])
-    day = DAY if current else START
+    prefix = f"{'cur' if current else 'ref'}-" if day is None else f"{day:%Y%m%d}-"  # unique across days
+    day = day or (DAY if current else START)
     start = np.datetime64(day.isoformat(), "us")
     score = _score(features)
     columns = {
-        "request_id": pc.binary_join_element_wise(f"{'cur' if current else 'ref'}-", pa.array(
-            np.arange(rows).astype(str)), ""),
+        "request_id": pc.binary_join_element_wise(prefix, pa.array(np.arange(rows).astype(str)), ""),
         "timestamp": pa.array(start + np.sort(rng.integers(0, 86_400_000_000, rows)).astype("timedelta64[us]"),
                               pa.timestamp("us", tz="UTC")),
         "model_version": pa.array(np.full(rows, "v1")),
@@ -116,7 +117,7 @@ class Workspace:
         return self.home / "data" / MODEL / "reference" / "reference.parquet"
 
 
-def _write(table: pa.Table, path: Path) -> None:
+def write_parquet(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path.with_suffix(".tmp"))
     os.replace(path.with_suffix(".tmp"), path)
@@ -129,9 +130,9 @@ def benchmark_workspace(rows: int, seed: int, data_dir: Path) -> Workspace:
     if not meta.exists():
         reference, day = generate_logs(rows, seed, current=False), generate_logs(rows, seed, current=True)
         workspace = Workspace(rows, home, 0)
-        _write(reference, workspace.reference_file)
-        _write(day.drop_columns(["label"]), workspace.day_file)
-        _write(day.select(["request_id", "label"]), workspace.labels_file)
+        write_parquet(reference, workspace.reference_file)
+        write_parquet(day.drop_columns(["label"]), workspace.day_file)
+        write_parquet(day.select(["request_id", "label"]), workspace.labels_file)
         (home / "monitors").mkdir(exist_ok=True)
         (home / "monitors" / f"{MODEL}.yaml").write_text(yaml.safe_dump(monitor_config(rows), sort_keys=False))
         meta.write_text(json.dumps({"rows": rows, "seed": seed, "arrow_bytes": day.drop_columns(["label"]).nbytes}))

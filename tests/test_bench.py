@@ -9,11 +9,16 @@ verdict from both.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from bench.backfill import DAYS as BACKFILL_DAYS
+from bench.backfill import FIRST_DAY as FIRST_BACKFILL_DAY
+from bench.backfill import SMOKE_ROWS as BACKFILL_SMOKE_ROWS
+from bench.backfill import backfill_folder
 from bench.drift import CATEGORICAL, NUMERIC, SMOKE_ROWS, compare_with_evidently
 from bench.logs import DAY, benchmark_workspace
 from bench.pipeline import CONTENDERS as PIPELINE_CONTENDERS
@@ -117,3 +122,18 @@ def test_pipeline_smoke_runs_the_peers(tmp_path, evidently_python, nannyml_pytho
     assert 0.5 < nannyml["performance"]["roc_auc"] < 1.0  # the generated score carries signal
     evidently = json.loads((outputs / f"evidently-{size}.json").read_text())
     assert (outputs / f"evidently-{size}.html").stat().st_size > 0 and evidently["values"]
+
+
+def test_backfill_smoke_runs_thirty_days_with_a_rolling_reference(tmp_path):
+    table, rows, outputs = run_smoke(tmp_path, "ours-backfill", benchmark="backfill")
+    (row,) = rows
+    assert int(row["days"]) == BACKFILL_DAYS and float(row["wall_s"]) > float(row["one_day_s"]) > 0
+    assert f"| ours-backfill | {BACKFILL_SMOKE_ROWS[0]:,} | {BACKFILL_DAYS} |" in table
+    result = json.loads((outputs / f"ours-backfill-{BACKFILL_SMOKE_ROWS[0]}.json").read_text())
+    assert len(result["statuses"]) == len(result["per_day_s"]) == BACKFILL_DAYS
+    home = backfill_folder(BACKFILL_SMOKE_ROWS[0], 0, tmp_path / "data")
+    store = MetricStore(f"sqlite:///{home / '.state' / 'metrics.db'}")
+    last = FIRST_BACKFILL_DAY + dt.timedelta(BACKFILL_DAYS - 1)
+    drift = store.read("drift", "bench", last, last)
+    assert set(NUMERIC) <= set(drift["feature"].dropna())  # judged against the merged profiles of earlier days
+    assert len(list((home / ".state" / "profiles" / "bench").glob("*.json"))) == BACKFILL_DAYS
