@@ -93,9 +93,9 @@ def wasserstein_normed(reference, current) -> float:
 
     Both CDFs come from one linear merge of the sorted samples: after the i-th merged value, ``c_i`` of them
     are reference values, so ``F_ref - F_cur = c_i / n - (i - c_i) / m`` (inside a run of ties the counts
-    are partial, but there the step to the next value is 0). The counts are integers until that one
-    expression, and every array but the merge is reused in place: at millions of values, allocating and
-    touching fresh memory costs more than the arithmetic.
+    are partial, but there the step to the next value is 0). The counts stay integers until those two
+    divisions, so a sample against itself gives exactly 0, and buffers are reused: at millions of values,
+    allocating and touching fresh memory costs more than the arithmetic.
     """
     reference, current = _finite(sorted_values(reference)), _finite(sorted_values(current))
     if not reference.size or not current.size:
@@ -103,15 +103,14 @@ def wasserstein_normed(reference, current) -> float:
     pooled = np.concatenate((reference, current))
     order = np.argsort(pooled, kind="stable")  # two sorted runs: a linear merge
     merged = pooled[order]
-    reference_counts = np.cumsum(order < reference.size, dtype=np.int64)  # exact; a float cumsum is 8x slower
-    del order
-    gaps = np.multiply(reference_counts, 1.0 / reference.size + 1.0 / current.size, out=pooled)
-    del reference_counts
-    scratch = np.arange(1, merged.size + 1, dtype=np.float64)
-    scratch /= current.size
-    gaps -= scratch
+    reference_counts = np.cumsum(order < reference.size, dtype=np.int64)  # a float cumsum is 8x slower
+    current_counts = np.arange(1, merged.size + 1, dtype=np.int64)
+    current_counts -= reference_counts
+    gaps = np.divide(reference_counts, reference.size, out=pooled)
+    current_cdf = np.divide(current_counts, current.size, out=order.view(np.float64))  # int64 -> float64 in place
+    gaps -= current_cdf
     np.abs(gaps, out=gaps)
-    steps = np.subtract(merged[1:], merged[:-1], out=scratch[:-1])
+    steps = np.subtract(merged[1:], merged[:-1], out=current_cdf[:-1])
     distance = float(np.dot(gaps[:-1], steps))
     return distance / max(float(np.std(reference)), WASSERSTEIN_MIN_NORM)
 
