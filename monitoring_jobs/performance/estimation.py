@@ -27,7 +27,7 @@ from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.metrics import Metric, Status
 from monitoring_jobs.performance.intervals import Figure, bootstrap, describe_interval, judge_figure
 from monitoring_jobs.performance.labels import output_column
-from monitoring_jobs.performance.measures import CONFUSION_COUNTS, RowSample, matches_label, unit_weights
+from monitoring_jobs.performance.measures import CONFUSION_COUNTS, RowSample, matches_label
 from monitoring_jobs.performance.quality import Figures
 
 AREA = "performance"
@@ -117,7 +117,7 @@ def estimated_performance(frame: pd.DataFrame, reference: pd.DataFrame | None, r
         return [Metric(AREA, name, NAN, status=Status.MISSING, detail="no scored rows to estimate from")
                 for name in names]
     sample = EstimationSample(scores, calibration.probabilities(scores), settings.decision_threshold)
-    point = sample.measures(unit_weights(sample.size))
+    point = sample.point
     intervals = bootstrap(sample, settings, "estimated")
     basis = f"CBPE on {sample.size} scored rows, calibrated on {calibration.rows} reference rows"
     metrics = []

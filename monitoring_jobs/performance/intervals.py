@@ -24,7 +24,7 @@ from scipy.stats import binom, norm
 
 from monitoring_jobs.config import Bound, PerformanceConfig
 from monitoring_jobs.metrics import Metric, Status, join_details, judged_metric
-from monitoring_jobs.performance.measures import RowSample, unit_weights
+from monitoring_jobs.performance.measures import RowSample
 
 CELLS_PER_CHUNK = 2_000_000
 """Resamples are drawn in chunks of at most this many row weights (16 MB of float64) to bound memory."""
@@ -105,8 +105,8 @@ def bootstrap(sample: RowSample, settings: PerformanceConfig, scope: str) -> dic
     if size > BOOTSTRAP_MAX_ROWS:
         resampled = sample.subset(np.sort(rng.choice(size, BOOTSTRAP_MAX_ROWS, replace=False)))
         shrink = math.sqrt(BOOTSTRAP_MAX_ROWS / size)
-        centre = {name: float(value[0]) for name, value in resampled.measures(unit_weights(resampled.size)).items()}
-        shift = {name: float(value[0]) for name, value in sample.measures(unit_weights(size)).items()}
+        centre = {name: float(value[0]) for name, value in resampled.point.items()}
+        shift = {name: float(value[0]) for name, value in sample.point.items()}
     chunks = [resampled.measures(weights) for weights in
               resample_weights(resampled.size, settings.bootstrap_resamples, rng)]
     tail = (1 - settings.confidence_level) / 2

@@ -13,6 +13,8 @@ misleading 0. Labels and outputs must not be null: the caller drops those rows f
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -45,6 +47,11 @@ class RowSample:
     def subset(self, rows: np.ndarray):
         return type(self)(*(None if values is None else np.asarray(values)[rows] for values in self._rows),
                           **self._options)
+
+    @functools.cached_property
+    def point(self) -> dict[str, np.ndarray]:
+        """The measures of the rows as they are (once: the figure and its bootstrap both read them)."""
+        return self.measures(unit_weights(self.size))
 
 
 class BinarySample(RowSample):
@@ -253,20 +260,20 @@ def classification_metrics(y_true, score, *, threshold: float, positive_label: i
                            bins: int = 10) -> dict[str, float]:
     """Binary classifier quality and confusion counts from labels and positive-class probabilities."""
     sample = BinarySample(y_true, score, threshold=threshold, positive_label=positive_label, bins=bins)
-    return _point(sample.measures(unit_weights(sample.size)))
+    return _point(sample.point)
 
 
 def multiclass_metrics(y_true, y_pred, probabilities: np.ndarray | None = None,
                        probability_classes: tuple[str, ...] = ()) -> dict[str, float]:
     """Multiclass quality of aligned labels and predicted classes (see ``MulticlassSample``)."""
     sample = MulticlassSample(y_true, y_pred, probabilities, probability_classes)
-    return _point(sample.measures(unit_weights(sample.size)))
+    return _point(sample.point)
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
     """Regression quality and residual quantiles of aligned labels and predictions."""
     sample = RegressionSample(y_true, y_pred)
-    return {**_point(sample.measures(unit_weights(sample.size))), **sample.residual_quantiles()}
+    return {**_point(sample.point), **sample.residual_quantiles()}
 
 
 def matches_label(labels, positive_label: int | str) -> np.ndarray:

@@ -38,7 +38,7 @@ def _binary(y_true: pd.Series, output: pd.Series, monitor: MonitorConfig, scope:
     settings = monitor.performance
     sample = BinarySample(y_true, output.to_numpy(dtype=np.float64), threshold=settings.decision_threshold,
                           positive_label=settings.positive_label, bins=settings.calibration_bins)
-    point = sample.measures(unit_weights(sample.size))
+    point = sample.point
     tp, fp, tn, fn = (float(point[name][0]) for name in CONFUSION_COUNTS)
     level = settings.confidence_level
     intervals = {**bootstrap(sample, settings, scope),
@@ -53,7 +53,7 @@ def _multiclass(y_true: pd.Series, output: pd.Series, monitor: MonitorConfig, sc
     columns = settings.class_probability_columns
     sample = MulticlassSample(y_true, output, None if probabilities is None else probabilities.to_numpy(np.float64),
                               tuple(columns))
-    point = sample.measures(unit_weights(sample.size))
+    point = sample.point
     level = settings.confidence_level
     confusion = sample.confusion(unit_weights(sample.size))[0]
     hits, labelled, predicted = np.diagonal(confusion), confusion.sum(axis=1), confusion.sum(axis=0)
@@ -73,7 +73,7 @@ def _multiclass(y_true: pd.Series, output: pd.Series, monitor: MonitorConfig, sc
 def _regression(y_true: pd.Series, output: pd.Series, monitor: MonitorConfig, scope: str) -> Figures:
     settings = monitor.performance
     sample = RegressionSample(y_true.to_numpy(dtype=np.float64), output.to_numpy(dtype=np.float64))
-    figures = _with_intervals(sample.measures(unit_weights(sample.size)),
+    figures = _with_intervals(sample.point,
                               bootstrap(sample, settings, scope))
     for name, value in sample.residual_quantiles().items():
         figures[name, ""] = Figure(value, quantile_interval(sample.residuals, RESIDUAL_QUANTILES[name],
