@@ -33,7 +33,7 @@ from monitoring_jobs.profiles import (
     save_profile,
 )
 from monitoring_jobs.profiles import load_reference as merge_stored_profiles
-from monitoring_jobs.storage import DataNotFoundError, ObjectStore, ParquetColumns, write_atomic
+from monitoring_jobs.storage import DataNotFoundError, ObjectStore, write_atomic
 
 
 class PipelineError(RuntimeError):
@@ -139,10 +139,9 @@ def blocking_checks(workspace: Workspace, model: str, day: dt.date) -> list[str]
             if not o.passed and o.severity == Severity.ERROR.value]
 
 
-def validated_snapshot_columns(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> ParquetColumns:
-    """The day's snapshot (read column by column as it is used), unless ingest found it broken: Dagster blocks
-    downstream steps within a run, and this keeps a later run of a single downstream asset from computing on
-    the same broken data."""
+def validated_snapshot_path(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> Path:
+    """The day's snapshot file, unless ingest found it broken: Dagster blocks downstream steps within a run,
+    and this keeps a later run of a single downstream asset from computing on the same broken data."""
     failed = blocking_checks(workspace, monitor.name, day)
     if failed:
         raise BlockedDayError(f"{monitor.name} on {day} failed ERROR check(s) {', '.join(failed)} at ingest; "
@@ -151,11 +150,11 @@ def validated_snapshot_columns(workspace: Workspace, monitor: MonitorConfig, day
     if not path.exists():
         raise SnapshotMissingError(f"no ingested inference logs for {monitor.name} on {day} ({path} is missing); "
                                    f"materialize {monitor.name}/inference_logs for that day first")
-    return ParquetColumns(path)
+    return path
 
 
 def read_validated_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> pd.DataFrame:
-    path = validated_snapshot_columns(workspace, monitor, day).path
+    path = validated_snapshot_path(workspace, monitor, day)
     stat = path.stat()
     # A shallow copy: pandas' copy-on-write keeps one stage's changes out of the frame the next stage gets.
     return _read_snapshot(str(path), stat.st_mtime_ns, stat.st_size).copy(deep=False)

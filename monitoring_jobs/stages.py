@@ -16,12 +16,11 @@ import pyarrow.parquet as pq
 
 from monitoring_jobs.config import MonitorConfig, Severity, Task
 from monitoring_jobs.drift import DriftLabels, DriftReport, compute_drift
-from monitoring_jobs.drift.engine import output_column
 from monitoring_jobs.late_labels import load_labels, save_labels_read
 from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import BUDGET_METRICS, compute_operations, cost_budget_check
 from monitoring_jobs.performance import compute_performance
-from monitoring_jobs.performance.labels import LabelJoinError, join_labels
+from monitoring_jobs.performance.labels import LabelJoinError, join_labels, output_column
 from monitoring_jobs.pipeline import (
     STAGE_ORDER,
     IngestedDay,
@@ -36,7 +35,7 @@ from monitoring_jobs.pipeline import (
     read_validated_snapshot,
     save_outcomes,
     store_day_profile,
-    validated_snapshot_columns,
+    validated_snapshot_path,
     write_snapshot,
 )
 from monitoring_jobs.profiles import DayProfile
@@ -140,7 +139,7 @@ def publish_blocked_day(workspace: Workspace, monitor: MonitorConfig, day: dt.da
 def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:
     """``feature_drift`` fails when a feature drifted or the multivariate reconstruction error left its
     band; ``prediction_drift`` when the model output drifted. Label drift is a judged figure of its own."""
-    current = validated_snapshot_columns(workspace, monitor, day)  # a column at a time: days can be large
+    current = ParquetColumns(validated_snapshot_path(workspace, monitor, day))  # a column at a time: days can be large
     reference, described = load_drift_reference(workspace, monitor, day)
     severity = monitor.drift.severity.value
     if reference is None:
@@ -187,7 +186,7 @@ def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, ref
         return None, f"not judged: the reference has no '{label}' column"
     arrived = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date(), record=False).frame
     try:
-        values = join_labels(current.frame([monitor.columns.request_id, output_column(monitor)[0]]), arrived,
+        values = join_labels(current.frame([monitor.columns.request_id, output_column(monitor)]), arrived,
                              monitor).frame[label].dropna()
     except LabelJoinError as exc:
         return None, f"not judged: {exc}"

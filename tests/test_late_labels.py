@@ -108,7 +108,7 @@ def test_fingerprint_changes_exactly_when_the_partition_files_change(workspace, 
 
 
 def test_match_arrival_splits_labels_by_prediction_day(monitor):
-    days = {day(1): pd.Index(["a1", "a2", "101"], dtype="string"), day(2): pd.Index(["b1", "b2"], dtype="string")}
+    days = {day(1): pa.array(["a1", "a2", "101"]), day(2): pa.array(["b1", "b2"])}
     labels = pd.DataFrame({"request_id": ["a1", "b1", "ghost", None, "a2", "ghost"], "label": [1, 0, 1, 1, 0, 0],
                            "batch": "first export"})
     found = match_arrival(labels, monitor, days)
