@@ -1,6 +1,7 @@
 """What every contender script shares (each runs as a script, so this folder is on its ``sys.path``).
 
-Standard library only: it is imported in the project's venv and in every peer's venv.
+Standard library at import: it is imported in the project's venv and in every peer's venv (pandas, which
+every venv has but in different versions, only inside the function that needs it).
 """
 
 import json
@@ -33,3 +34,16 @@ def write_result(path: str, columns: dict, share: float, dataset_drift: bool, rs
     ``seconds`` has ``read`` and ``drift``."""
     write_json(path, {"columns": columns, "share": share, "dataset_drift": dataset_drift, "rss": rss,
                       "seconds": seconds, **extra})
+
+
+def read_labeled_day(spec: dict, reference_path: str, day_path: str, labels_path: str):
+    """The reference (features, score, label) and the day (features, score) with its labels joined by request
+    id, as pandas frames: what a peer computing drift and performance on the same day reads."""
+    import pandas as pd
+
+    features, score, label, request_id = (spec["numerical"] + spec["categorical"], spec["score"], spec["label"],
+                                          spec["request_id"])
+    reference = pd.read_parquet(reference_path, columns=[*features, score, label])
+    day = pd.read_parquet(day_path, columns=[request_id, *features, score]).merge(
+        pd.read_parquet(labels_path), on=request_id, how="left").drop(columns=[request_id])
+    return reference, day

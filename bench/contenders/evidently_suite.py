@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import evidently
-import pandas as pd
-from contender_io import read_spec, resident_bytes, write_json
+from contender_io import read_labeled_day, read_spec, resident_bytes, write_json
 from evidently import BinaryClassification, DataDefinition, Dataset, Report
 from evidently.presets import ClassificationPreset, DataDriftPreset
 
@@ -26,9 +25,7 @@ def main(reference_path: str, day_path: str, labels_path: str, spec_path: str, o
     spec = read_spec(spec_path)
     features, score, label = spec["numerical"] + spec["categorical"], spec["score"], spec["label"]
     started = time.perf_counter()
-    reference = pd.read_parquet(reference_path, columns=[*features, score, label])
-    day = pd.read_parquet(day_path, columns=[spec["request_id"], *features, score]).merge(
-        pd.read_parquet(labels_path), on=spec["request_id"], how="left").drop(columns=[spec["request_id"]])
+    reference, day = read_labeled_day(spec, reference_path, day_path, labels_path)
     read, read_rss = time.perf_counter(), resident_bytes()
     definition = DataDefinition(numerical_columns=[*spec["numerical"], score], categorical_columns=spec["categorical"],
                                 classification=[BinaryClassification(target=label, prediction_probas=score)])

@@ -14,8 +14,7 @@ import time
 import warnings
 
 import nannyml
-import pandas as pd
-from contender_io import read_spec, resident_bytes, write_json
+from contender_io import read_labeled_day, read_spec, resident_bytes, write_json
 
 
 def main(reference_path: str, day_path: str, labels_path: str, spec_path: str, out_path: str) -> None:
@@ -24,9 +23,7 @@ def main(reference_path: str, day_path: str, labels_path: str, spec_path: str, o
     spec = read_spec(spec_path)
     features, score, label = spec["numerical"] + spec["categorical"], spec["score"], spec["label"]
     started = time.perf_counter()
-    reference = pd.read_parquet(reference_path, columns=[*features, score, label])
-    day = pd.read_parquet(day_path, columns=[spec["request_id"], *features, score]).merge(
-        pd.read_parquet(labels_path), on=spec["request_id"], how="left")
+    reference, day = read_labeled_day(spec, reference_path, day_path, labels_path)
     for frame in (reference, day):
         frame["prediction"] = (frame[score] >= spec["decision_threshold"]).astype(int)
     read, read_rss = time.perf_counter(), resident_bytes()

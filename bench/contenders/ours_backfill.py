@@ -13,25 +13,15 @@ import sys
 import time
 
 from contender_io import resident_bytes, write_json
+from ours_deployment import open_deployment
 
-from monitoring_jobs.config import load_monitors
-from monitoring_jobs.metric_store import MetricStore
-from monitoring_jobs.pipeline import Workspace
-from monitoring_jobs.settings import load_settings
 from monitoring_jobs.stages import run_day
-from monitoring_jobs.storage import ObjectStore
-from monitoring_jobs.validation import load_suite
 
 
 def main(first_day: str, days: str, out_path: str) -> None:
     imports_rss = resident_bytes()
     started = time.perf_counter()
-    settings = load_settings()
-    (monitor,) = load_monitors(settings.monitors_dir)
-    store = MetricStore(settings.db_url)
-    store.ensure_schema()
-    workspace = Workspace(ObjectStore(settings.data_root), store, settings.reports_dir, settings.state_dir)
-    suite = load_suite(settings.suite_path(monitor.name))
+    workspace, monitor, suite = open_deployment()
     per_day, statuses = [], []
     for offset in range(int(days)):
         day_started = time.perf_counter()

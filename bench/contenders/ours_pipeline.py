@@ -16,27 +16,17 @@ import sys
 import time
 
 from contender_io import resident_bytes, write_json
+from ours_deployment import open_deployment
 
-from monitoring_jobs.config import load_monitors
-from monitoring_jobs.metric_store import MetricStore
-from monitoring_jobs.pipeline import Workspace
-from monitoring_jobs.settings import load_settings
 from monitoring_jobs.stages import STAGES, ingest_stage, publish_stage, record_stage, run_day
-from monitoring_jobs.storage import ObjectStore
-from monitoring_jobs.validation import load_suite
 
 
 def main(stage: str, day_text: str, out_path: str, engine: str | None = None) -> None:
     imports_rss = resident_bytes()
     started = time.perf_counter()
-    settings = load_settings()
-    (monitor,) = load_monitors(settings.monitors_dir)
+    workspace, monitor, suite = open_deployment()
     if engine is not None:
         monitor = monitor.model_copy(update={"validation": monitor.validation.model_copy(update={"engine": engine})})
-    store = MetricStore(settings.db_url)
-    store.ensure_schema()
-    workspace = Workspace(ObjectStore(settings.data_root), store, settings.reports_dir, settings.state_dir)
-    suite = load_suite(settings.suite_path(monitor.name))
     day = dt.date.fromisoformat(day_text)
     if stage == "pipeline":
         outcome = run_day(workspace, monitor, day, suite).status
