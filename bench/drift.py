@@ -252,7 +252,8 @@ def run_benchmark(rows: list[int], repeats: int, names: list[str], seed: int, da
                 spec_path.write_text(json.dumps(spec | {"multivariate": contender.multivariate}))
                 run = run_process([str(python), str(contender.script), str(days.reference), str(days.current),
                                    str(spec_path), str(stem.with_suffix(".json"))],
-                                  stem.with_suffix(".log"), env=process_environment(contender.peer))
+                                  stem.with_suffix(".log"), env=process_environment(contender.peer),
+                                  warm=(days.reference, days.current))
                 runs[name].append(run)
                 outputs[name].append(json.loads(stem.with_suffix(".json").read_text()))
                 print(f"  {name} run {repeat + 1}/{repeats}: {run.wall_s:.2f} s, "

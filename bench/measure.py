@@ -3,7 +3,9 @@
 Peak memory is the kernel's high-water mark of the child's resident set (``ru_maxrss`` from ``wait4`` on
 that one child: ``RUSAGE_CHILDREN`` would be the maximum over every child so far). Wall time runs from
 the fork to the child's exit, so it includes interpreter start-up, imports and reading the files: what a
-scheduled job pays.
+scheduled job pays. Each run starts with its input files in the page cache (read through once, untimed, just
+before the fork): a machine that evicts idle file pages (as this kind of VM does within seconds) would
+otherwise time the disk for some runs and memory for others, at random.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bench.peers import Peer, PeerUnavailable, peer_python
 
 MB = 1024 * 1024
 LOG_TAIL_LINES = 30
+WARM_CHUNK = 8 * MB
 
 
 class ProcessFailed(RuntimeError):
@@ -38,8 +41,11 @@ class ProcessRun:
     """1-minute load average of the machine when the process started (other work skews the timings)."""
 
 
-def run_process(command: list[str], log: Path, env: dict[str, str] | None = None) -> ProcessRun:
-    """Run ``command`` to the end, its stdout and stderr into ``log``; raise ProcessFailed when it fails."""
+def run_process(command: list[str], log: Path, env: dict[str, str] | None = None,
+                warm: tuple[Path, ...] = ()) -> ProcessRun:
+    """Run ``command`` to the end, its stdout and stderr into ``log``; raise ProcessFailed when it fails.
+    The files in ``warm`` (files, or folders of them) are read once first, outside the timing."""
+    warm_page_cache(warm)
     load_average = os.getloadavg()[0]
     with open(log, "wb") as output:
         started = time.perf_counter()
@@ -51,6 +57,17 @@ def run_process(command: list[str], log: Path, env: dict[str, str] | None = None
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
         raise ProcessFailed(f"{' '.join(command)} exited with {process.returncode} (full output: {log}):\n{tail}")
     return ProcessRun(wall_s=wall_s, peak_rss_bytes=usage.ru_maxrss * 1024, load_average=load_average)
+
+
+def warm_page_cache(paths: tuple[Path, ...]) -> None:
+    """Read every file under ``paths`` once, so the next process finds them in memory."""
+    buffer = bytearray(WARM_CHUNK)
+    files = [file for path in paths for file in ([path] if path.is_file() else sorted(path.rglob("*")))]
+    for file in files:
+        if file.is_file():
+            with open(file, "rb", buffering=0) as handle:
+                while handle.readinto(buffer):
+                    pass
 
 
 def median_run(runs: list[ProcessRun]) -> ProcessRun:

@@ -174,7 +174,7 @@ def run_benchmark(rows: list[int], repeats: int, names: list[str], seed: int, da
                 out = stem.with_suffix(".json")
                 out.unlink(missing_ok=True)
                 run = run_process(contender.command(Run(workspace, spec, python, out)), stem.with_suffix(".log"),
-                                  env=_environment(workspace, contender.peer))
+                                  env=_environment(workspace, contender.peer), warm=(workspace.home,))
                 runs[name].append(run)
                 outputs[name].append(json.loads(out.read_text()) if out.exists() else {})
                 print(f"  {name} run {repeat + 1}/{repeats}: {run.wall_s:.2f} s, {run.peak_rss_bytes / MB:,.0f} MB",

@@ -110,6 +110,19 @@ def test_wasserstein_is_normed_by_population_std(sizes):
     assert wasserstein_normed(reference, current) != pytest.approx(raw / np.std(reference, ddof=1), rel=1e-6)
 
 
+@pytest.mark.parametrize("sizes", [(1, 7), (7, 1), (64, 64), (64, 65), (1000, 333), (999, 1000), (4096, 10)])
+def test_wasserstein_summed_block_by_block_equals_scipy(monkeypatch, sizes):
+    """The sum runs over blocks of reference values; blocks far smaller than the samples, ties within and
+    between them, and sizes that share no factor must all give scipy's distance."""
+    monkeypatch.setattr(drift_stats, "WASSERSTEIN_BLOCK", 16)
+    rng = np.random.default_rng(sizes[0] * 7919 + sizes[1])
+    reference = rng.integers(0, 20, sizes[0]).astype(float)
+    current = rng.integers(2, 25, sizes[1]).astype(float) + rng.choice([0.0, 0.5], sizes[1])
+    expected = stats.wasserstein_distance(reference, current) / max(np.std(reference), 0.001)
+    assert wasserstein_normed(reference, current) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert wasserstein_normed(current, current) == 0.0
+
+
 def test_wasserstein_constant_reference_uses_evidently_floor():
     reference = np.full(10, 5.0)
     current = np.array([5.0, 6.0])
@@ -204,6 +217,17 @@ def test_bins_put_infinities_and_out_of_range_values_in_under_and_overflow():
     assert edges.tolist() == [1.0, 2.5, 4.0]  # finite reference 1..4 -> (<1), [1, 2.5), [2.5, 4], (>4)
     assert bin_counts(reference, edges).tolist() == [0, 2, 2, 1]
     assert bin_counts(current, edges).tolist() == [2, 0, 1, 2]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 11, 999, 100_003])
+def test_quantile_bin_edges_are_numpys_quantiles_to_the_bit(size):
+    """The edges are read off the sorted values without ``np.quantile``'s partition pass; they must be the
+    very floats ``np.quantile`` gives (a value on an edge must land in the same bin as Evidently's)."""
+    rng = np.random.default_rng(size)
+    values = np.concatenate((rng.lognormal(0, 2, size), rng.integers(0, 5, size // 3).astype(float)))
+    for bins in (1, 3, 10, 7):
+        expected = np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
+        assert quantile_bin_edges(values, bins).tolist() == expected.tolist()
 
 
 def test_constant_reference_gives_below_equal_above_bins():
@@ -320,6 +344,26 @@ def test_bh_on_20_features_of_a_million_rows_flags_the_shifted_one_and_at_most_o
 ])
 def test_auto_method_follows_evidently_defaults(kind, reference_values, distinct, expected):
     assert choose_method(kind, make_monitor().drift, reference_values, distinct) == expected
+
+
+@pytest.mark.parametrize("reference_values, current_values, expected", [
+    ([0, 1, 2, 3, 4], [0, 1, 2, 3, 4], "jensenshannon"),  # 5 distinct values: a category-like number
+    ([0, 1, 2, 3, 4], [1, 2, 3, 4, 5], "wasserstein"),  # 5 on each side, 6 over both
+    ([-0.0, 1, 2, 3, 4], [0.0, 1, 2, 3, 4], "jensenshannon"),  # -0.0 and 0.0 are one value
+    ([0, 1, 2, 3, 4, 5], [0], "wasserstein"),
+    ([-np.inf, 0, 1, 2, 3], [np.inf], "wasserstein"),  # infinities are values too
+])
+def test_distinct_values_over_both_days_choose_the_method(reference_values, current_values, expected):
+    """The engine counts distinct values without a pass over every row; the count must still be the one
+    over both samples that Evidently's rule reads (more than 5 distinct: a continuous number)."""
+    monitor = make_monitor()
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"x": rng.choice(np.array(reference_values, float), 3000)})
+    reference.loc[:len(reference_values) - 1, "x"] = reference_values
+    current = pd.DataFrame({"x": rng.choice(np.array(current_values, float), 2000)})
+    current.loc[:len(current_values) - 1, "x"] = current_values
+    feature = compute_drift(reference, current, monitor).features[0]
+    assert feature.method == expected
 
 
 def test_configured_and_per_feature_methods_override_auto():
@@ -681,3 +725,17 @@ def test_no_warnings_on_ordinary_data():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         compute_drift(reference, current, monitor)
+
+
+def test_compute_drift_leaves_the_callers_frames_as_they_were():
+    """Columns are sorted in place where the engine made its own array (nulls dropped, ints converted), never
+    where the array is the caller's."""
+    rng = np.random.default_rng(11)
+    monitor = make_monitor(numeric_features=["x", "n", "gaps"], categorical_features=[])
+    frames = [pd.DataFrame({"x": rng.normal(size=3000), "n": rng.integers(0, 100, 3000),
+                            "gaps": np.where(rng.random(3000) < 0.1, np.nan, rng.normal(size=3000)),
+                            "score": rng.random(3000)}) for _ in range(2)]
+    before = [frame.copy(deep=True) for frame in frames]
+    compute_drift(*frames, monitor)
+    for frame, copy in zip(frames, before, strict=True):
+        pd.testing.assert_frame_equal(frame, copy)

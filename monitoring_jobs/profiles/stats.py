@@ -57,18 +57,9 @@ class _Distribution:
     def linear_quantiles(self, ranks: np.ndarray) -> np.ndarray:
         """``np.quantile(self.values(), ranks)`` (numpy's "linear" method, same arithmetic), without
         materialising the values: each quantile interpolates between two order statistics."""
-        total = int(self.counts.sum())
-        virtual = (total - 1) * ranks
-        previous = np.floor(virtual)
-        following = previous + 1
-        at_end = virtual >= total - 1
-        previous[at_end], following[at_end] = total - 1, total - 1
-        gamma = virtual - np.where(at_end, -1, previous)  # numpy's gamma; irrelevant where both neighbours agree
         last_position = np.cumsum(self.counts) - 1
-        low = self.items[np.searchsorted(last_position, previous, side="left")]
-        high = self.items[np.searchsorted(last_position, following, side="left")]
-        difference = high - low
-        return np.where(gamma >= 0.5, high - difference * (1 - gamma), low + difference * gamma)
+        return raw.linear_quantiles(lambda positions: self.items[np.searchsorted(last_position, positions)],
+                                    int(self.counts.sum()), ranks)
 
 
 def _distribution(column: NumericProfile) -> _Distribution:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 
@@ -19,8 +20,11 @@ class ParquetColumns:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         metadata = pq.read_metadata(self.path)
-        self.columns = pd.Index(metadata.schema.to_arrow_schema().names)
+        schema = metadata.schema.to_arrow_schema()
+        self.columns = pd.Index(schema.names)
         self._rows = metadata.num_rows
+        self._text = {field.name for field in schema
+                      if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)}
 
     def __len__(self) -> int:
         return self._rows
@@ -28,7 +32,8 @@ class ParquetColumns:
     def __getitem__(self, name: str) -> pd.Series:
         if name not in self.columns:
             raise KeyError(name)
-        return pq.read_table(self.path, columns=[name]).column(name).to_pandas().rename(name)
+        table = pq.read_table(self.path, columns=[name], read_dictionary=self._dictionary([name]))
+        return table.column(name).to_pandas().rename(name)
 
     def get(self, name: str) -> pd.Series | None:
         return self[name] if name in self.columns else None
@@ -40,6 +45,10 @@ class ParquetColumns:
     def blocks(self, names: list[str], rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
         """(first row, frame of the named columns) for consecutive blocks of at most ``rows`` rows."""
         start = 0
-        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=rows, columns=names):
+        parquet = pq.ParquetFile(self.path, read_dictionary=self._dictionary(names))
+        for batch in parquet.iter_batches(batch_size=rows, columns=names):
             yield start, batch.to_pandas()
             start += batch.num_rows
+
+    def _dictionary(self, names: list[str]) -> list[str]:
+        return [name for name in names if name in self._text]
