@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 
 from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.metrics import Metric, Status
@@ -29,6 +29,9 @@ from monitoring_jobs.performance.intervals import Figure, bootstrap, describe_in
 from monitoring_jobs.performance.labels import output_column
 from monitoring_jobs.performance.measures import CONFUSION_COUNTS, RowSample, matches_label
 from monitoring_jobs.performance.quality import Figures
+
+if TYPE_CHECKING:  # scikit-learn costs 1.5 s to import: only the stage that calibrates pays it
+    from sklearn.isotonic import IsotonicRegression
 
 AREA = "performance"
 PREFIX = "estimated_"
@@ -61,6 +64,8 @@ def fit_calibration(reference: pd.DataFrame, monitor: MonitorConfig) -> Calibrat
     if usable.sum() < minimum or positive.all() or not positive.any():
         return (f"the reference has {int(usable.sum())} scored, labeled rows ({int(positive.sum())} positive); "
                 f"CBPE needs at least min_labels={minimum} with both classes")
+    from sklearn.isotonic import IsotonicRegression
+
     model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
     return Calibration(model.fit(scores[usable], positive.astype(np.float64)), int(usable.sum()))
 
