@@ -4,7 +4,7 @@ Peak memory is the kernel's high-water mark of the child's resident set (``ru_ma
 that one child: ``RUSAGE_CHILDREN`` would be the maximum over every child so far). Wall time runs from
 the fork to the child's exit, so it includes interpreter start-up, imports and reading the files: what a
 scheduled job pays. Each run starts with its input files in the page cache (read through once, untimed, just
-before the fork): a machine that evicts idle file pages (as this kind of VM does within seconds) would
+before the fork): a machine that reclaims idle pages by itself (as the benchmark VM does) would
 otherwise time the disk for some runs and memory for others, at random.
 """
 
