@@ -23,7 +23,16 @@ import yaml
 
 from bench import CONTENDERS_DIR
 from bench.logs import MODEL, generate_logs, monitor_config, write_parquet
-from bench.measure import MB, ProcessRun, machine, median_run, process_environment, run_process, write_csv
+from bench.measure import (
+    MB,
+    ProcessRun,
+    generated_apart,
+    machine,
+    median_run,
+    process_environment,
+    run_process,
+    write_csv,
+)
 
 GENERATOR_VERSION = 1
 DAYS = 30
@@ -67,7 +76,7 @@ def run_benchmark(rows: list[int], repeats: int, names: list[str], seed: int, da
     out_dir.mkdir(parents=True, exist_ok=True)
     table = []
     for size in rows:
-        home = backfill_folder(size, seed, data_dir)
+        home = generated_apart(backfill_folder, size, seed, data_dir)
         env = process_environment(None, MONITORING_HOME=str(home), MONITORING_MONITORS_DIR=str(home / "monitors"),
                                   MONITORING_SUITES_DIR=str(home / "suites"))
         for name in names:

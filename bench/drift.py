@@ -35,6 +35,7 @@ from bench.measure import (
     MB,
     ProcessRun,
     contender_pythons,
+    generated_apart,
     machine,
     median_run,
     process_environment,
@@ -240,7 +241,7 @@ def run_benchmark(rows: list[int], repeats: int, names: list[str], seed: int, da
     spec = {"numerical": list(NUMERIC), "categorical": list(CATEGORICAL), "drift_share": DRIFT_SHARE}
     results: list[Result] = []
     for size in rows:
-        days = benchmark_days(size, seed, data_dir)
+        days = generated_apart(benchmark_days, size, seed, data_dir)
         print(f"{size:,} rows per day: Arrow size {days.arrow_bytes / MB:,.1f} MB (both days)", file=sys.stderr)
         runs: dict[str, list[ProcessRun]] = {name: [] for name in pythons}
         outputs: dict[str, list[dict]] = {name: [] for name in pythons}

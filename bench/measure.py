@@ -1,7 +1,9 @@
 """Wall time and peak memory of one whole process, and medians over repeats.
 
 Peak memory is the kernel's high-water mark of the child's resident set (``ru_maxrss`` from ``wait4`` on
-that one child: ``RUSAGE_CHILDREN`` would be the maximum over every child so far). Wall time runs from
+that one child: ``RUSAGE_CHILDREN`` would be the maximum over every child so far). A child that ``subprocess``
+starts (vfork, then exec) also carries its parent's high-water mark into that figure, so the benchmark's own
+process must stay small: data is generated in a process of its own (:func:`generated_apart`). Wall time runs from
 the fork to the child's exit, so it includes interpreter start-up, imports and reading the files: what a
 scheduled job pays. Each run starts with its input files in the page cache (read through once, untimed, just
 before the fork): a machine that reclaims idle pages by itself (as the benchmark VM does) would
@@ -11,20 +13,24 @@ otherwise time the disk for some runs and memory for others, at random.
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 from bench import REPO_DIR
 from bench.peers import Peer, PeerUnavailable, peer_python
 
 MB = 1024 * 1024
+Made = TypeVar("Made")
 LOG_TAIL_LINES = 30
 WARM_CHUNK = 8 * MB
 
@@ -57,6 +63,18 @@ def run_process(command: list[str], log: Path, env: dict[str, str] | None = None
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
         raise ProcessFailed(f"{' '.join(command)} exited with {process.returncode} (full output: {log}):\n{tail}")
     return ProcessRun(wall_s=wall_s, peak_rss_bytes=usage.ru_maxrss * 1024, load_average=load_average)
+
+
+def generated_apart(make: Callable[..., Made], *args) -> Made:
+    """``make(*args)`` for data made on first use and reused after (``benchmark_workspace`` and its kind): made
+    first in a separate process, then only found here. Generating millions of rows in this process would raise
+    its high-water mark, and with it the peak memory reported for every contender it starts afterwards."""
+    process = multiprocessing.get_context("spawn").Process(target=make, args=args)
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise ProcessFailed(f"generating the data ({make.__name__}{args}) exited with {process.exitcode}")
+    return make(*args)
 
 
 def warm_page_cache(paths: tuple[Path, ...]) -> None:

@@ -27,6 +27,7 @@ from bench.measure import (
     MB,
     ProcessRun,
     contender_pythons,
+    generated_apart,
     machine,
     median_run,
     process_environment,
@@ -161,7 +162,7 @@ def run_benchmark(rows: list[int], repeats: int, names: list[str], seed: int, da
     spec.write_text(json.dumps(_spec()))
     results: list[Result] = []
     for size in rows:
-        workspace = benchmark_workspace(size, seed, data_dir)
+        workspace = generated_apart(benchmark_workspace, size, seed, data_dir)
         print(f"{size:,} rows: the day's Arrow size {workspace.arrow_bytes / MB:,.1f} MB ({workspace.home})",
               file=sys.stderr)
         prepare(workspace, Path(sys.executable), out_dir / f"prepare-{size}.log")
