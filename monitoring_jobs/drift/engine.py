@@ -449,7 +449,8 @@ def _numeric_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.
     unseen: tuple[str, ...] = ()
     edges = categories = None
     if distinct <= CATEGORICAL_LIKE_MAX_DISTINCT:
-        categories = np.union1d(_distinct_sorted(reference_values), _distinct_sorted(current_values))
+        categories = np.union1d(_first_distinct_sorted(reference_values, CATEGORICAL_LIKE_MAX_DISTINCT),
+                              _first_distinct_sorted(current_values, CATEGORICAL_LIKE_MAX_DISTINCT))
         reference_counts = _value_counts(reference_values, categories)
         current_counts = _value_counts(current_values, categories)
         unseen = _unseen_values(categories, reference_counts)
@@ -510,7 +511,8 @@ def _profiled_samples(name: str, kind: str, reference: NumericProfile | Categori
     edges = categories = None
     counts_bound = 0.0
     if distinct <= CATEGORICAL_LIKE_MAX_DISTINCT:
-        categories = np.union1d(reference_distinct, _distinct_sorted(current_values))
+        categories = np.union1d(reference_distinct,
+                                _first_distinct_sorted(current_values, CATEGORICAL_LIKE_MAX_DISTINCT))
         known = {**reference.value_counts, -np.inf: reference.negative_infinities,
                  np.inf: reference.positive_infinities}
         reference_counts = np.asarray([known.get(value, 0) for value in categories.tolist()], dtype=np.int64)
@@ -667,12 +669,3 @@ def _first_distinct_sorted(values: np.ndarray, limit: int) -> np.ndarray:
         found.append(values[start])
         start = int(np.searchsorted(values, values[start], side="right"))
     return np.asarray(found, dtype=values.dtype)
-
-
-def _distinct_sorted(values: np.ndarray) -> np.ndarray:
-    if not values.size:
-        return values
-    first = np.empty(values.size, dtype=bool)
-    first[0] = True
-    np.not_equal(values[1:], values[:-1], out=first[1:])
-    return values[first]
