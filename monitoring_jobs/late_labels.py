@@ -124,7 +124,8 @@ def match_arrival(labels: pd.DataFrame, monitor: MonitorConfig, days: dict[dt.da
         # Arrow's hash set: pandas' isin on Arrow-backed text compares one Python string at a time (6 s at 1M)
         rows = present & pc.is_in(arrow_keys, value_set=ids).to_numpy(zero_copy_only=False)
         if rows.any():
-            hashes = pd.util.hash_pandas_object(labels.loc[rows, joined], index=False).to_numpy()
+            # categorize=False: the same hashes; factorizing millions of distinct ids first only doubles the work
+            hashes = pd.util.hash_pandas_object(labels.loc[rows, joined], index=False, categorize=False).to_numpy()
             digests[day] = hashlib.sha256(hashes.tobytes() + "\0".join(joined).encode()).hexdigest()[:16]
             matched |= rows
     return ArrivalMatch(digests, tuple(str(key) for key in keys[present & ~matched].unique()))

@@ -287,3 +287,29 @@ def test_other_timezone_is_converted_not_lost(corpus):
     expected.iloc[:20] = expected.iloc[:20] - pd.Timedelta(days=1)
     assert len(snapshot) == ROWS
     assert (snapshot["timestamp"].dt.tz_convert("UTC").to_numpy() == expected.to_numpy()).all()
+
+
+def test_the_snapshot_later_stages_take_from_memory_is_what_reading_the_file_gives(tmp_path, monkeypatch):
+    from monitoring_jobs import pipeline
+    from monitoring_jobs.storage import ObjectStore
+
+    workspace = pipeline.Workspace(ObjectStore(tmp_path), MetricStore(f"sqlite:///{tmp_path / 'm.db'}"),
+                                   tmp_path / "reports", tmp_path / "state")
+    monitor = load_monitors(Path(__file__).parents[1] / "assets" / "monitors")[0]
+    frame = clean_day(START, rows=6).assign(**{
+        HOSTILE_COLUMN: HOSTILE_VALUES * 2,
+        "nullable_int": pd.array([1, None, 3, 4, None, 6], dtype="Int64"),
+        "ints_as_objects": pd.Series([1, None, 3, 4, 5, 6], dtype=object),
+        "flag": [True, None, False, True, True, None],
+        "category": pd.Categorical(["a", "b", None, "a", "b", "a"]),
+        "all_null": None,
+        "naive_time": pd.Timestamp("2026-03-01 12:00"),
+        "decimal_text": ["1.5", "2", "x", None, "1e3", "nan"],
+    })
+    path = pipeline.write_snapshot(workspace, monitor, START, frame)
+    read_back = pq.read_table(path).to_pandas()
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.pq, "read_table", lambda *args, **kwargs: pytest.fail("read the file again"))
+        kept = pipeline.read_validated_snapshot(workspace, monitor, START)
+    pd.testing.assert_frame_equal(kept, read_back, check_exact=True)
+    pd.testing.assert_frame_equal(kept, frame.assign(ints_as_objects=kept["ints_as_objects"]), check_exact=True)

@@ -4,6 +4,7 @@ late_labels sensor re-running exactly the days whose labels changed (plain modul
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -28,10 +29,11 @@ from monitoring_jobs.late_labels import (
 )
 from monitoring_jobs.metric_store import MetricStore
 from monitoring_jobs.metrics import CheckOutcome
-from monitoring_jobs.pipeline import Workspace, save_outcomes, write_snapshot
+from monitoring_jobs import stages
+from monitoring_jobs.pipeline import Workspace, save_outcomes, validated_snapshot_path, write_snapshot
 from monitoring_jobs.settings import load_settings
 from monitoring_jobs.stages import performance_stage
-from monitoring_jobs.storage import ObjectStore
+from monitoring_jobs.storage import ObjectStore, ParquetColumns
 from tests.helpers import build_monitor, by_key
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -126,6 +128,10 @@ def test_match_arrival_splits_labels_by_prediction_day(monitor):
     numeric = match_arrival(pd.DataFrame({"request_id": [101], "label": [1]}), monitor, days)
     assert set(numeric.digests) == {day(1)} and numeric.unknown_ids == ()  # ids compare as text, as in the join
     assert match_arrival(pd.DataFrame({"id": ["a1"], "label": [1]}), monitor, days).digests == {}
+    # digests stored by earlier versions stay valid: pandas' row hashes (categorized first, its default)
+    rows = labels.iloc[[0, 4]][["request_id", "label"]]
+    stored = pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes() + b"request_id\0label"
+    assert found.digests[day(1)] == hashlib.sha256(stored).hexdigest()[:16]
 
 
 def test_load_labels_reads_the_window_and_counts_unknown_ids_of_its_own_arrival_day(workspace, monitor):
@@ -143,6 +149,22 @@ def test_load_labels_reads_the_window_and_counts_unknown_ids_of_its_own_arrival_
     assert unknown.value == 2  # distinct ids; the labels of days 1 and 3 are known
     assert "ghost\\n<b>" in unknown.detail and "\n" not in unknown.detail  # shown escaped
     assert f"not compared with {day(0)}" in unknown.detail  # possible day 0 was never ingested
+
+
+def test_label_drift_and_performance_share_one_label_join_until_the_labels_change(workspace, monitor, monkeypatch):
+    ingest(workspace, monitor, 1)
+    write_labels(workspace, day(1), "part-0.parquet", ids(1)[:30])
+    joins, join = [], stages.join_labels
+    monkeypatch.setattr(stages, "join_labels", lambda *args: joins.append(args) or join(*args))
+    snapshot = ParquetColumns(validated_snapshot_path(workspace, monitor, day(1)))
+    arrived = load_labels(workspace, monitor, day(1), TODAY, record=False)
+    drift_side = stages.day_label_join(workspace, monitor, day(1), snapshot, arrived)  # what label drift reads
+    assert drift_side.labeled_rows == 30
+    labeled = by_key(stages.performance_stage(workspace, monitor, day(1)).metrics)[("labeled_rows", "")]
+    assert labeled.value == 30 and len(joins) == 1  # the performance stage took the join label drift made
+    write_labels(workspace, day(2), "part-0.parquet", ids(1)[30:])  # the rest arrive a day late
+    labeled = by_key(stages.performance_stage(workspace, monitor, day(1)).metrics)[("labeled_rows", "")]
+    assert labeled.value == 40 and len(joins) == 2  # new label files: joined again
 
 
 def test_sensor_logic_requests_exactly_the_days_whose_labels_changed(workspace, monitor):

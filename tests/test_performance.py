@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -174,6 +175,21 @@ def test_join_without_labels_and_with_broken_inputs():
         join_labels(_inference(), pd.DataFrame({"request_id": ["r1"]}), make_monitor())
     with pytest.raises(LabelJoinError, match="already has a column 'label'"):
         join_labels(_inference().assign(label=1), pd.DataFrame({"request_id": [], "label": []}), make_monitor())
+
+
+def test_a_join_made_on_ids_and_scores_alone_serves_the_whole_frame():
+    labels = pd.DataFrame({"request_id": ["r1", "r2", "r2", "r4"], "label": [1, 0, 1, 0]})
+    inference, monitor = _inference(), make_monitor()
+    narrow = join_labels(inference[["request_id", "score"]], labels, monitor)
+    whole = join_labels(inference, labels, monitor)
+    onto = narrow.onto(inference)
+    pd.testing.assert_frame_equal(onto.frame, whole.frame)
+    assert dataclasses.replace(onto, frame=None) == dataclasses.replace(whole, frame=None)
+    assert compute_performance(inference, narrow, monitor) == compute_performance(inference, labels, monitor)
+    with pytest.raises(LabelJoinError, match="already has a column 'label'"):
+        narrow.onto(inference.assign(label=1))
+    with pytest.raises(ValueError, match="the join holds 5 rows, the inference data 4"):
+        narrow.onto(inference.iloc[:4])
 
 
 # --- compute_performance ------------------------------------------------------------------------

@@ -187,6 +187,20 @@ def test_a_day_counts_every_row_once_and_nan_inf_text_separately():
     assert region.nulls == int(frame["region"].isna().sum())
 
 
+@pytest.mark.parametrize("distinct", [1, 31, 32, 33, 500])
+def test_per_value_counts_are_pandas_value_counts_up_to_the_limit(distinct):
+    rng = np.random.default_rng(distinct)
+    values = rng.choice(np.arange(distinct, dtype=np.float64) - distinct // 2, 4000)
+    values[:7] = -0.0  # a signed zero is the same value as 0.0
+    values[7:9] = [np.nan, np.inf]
+    column = profile_numeric(values, max_distinct=32)
+    finite = pd.Series(values[np.isfinite(values)])
+    if finite.nunique() > 32:
+        assert column.value_counts is None
+    else:
+        assert column.value_counts == {float(k): int(v) for k, v in finite.value_counts().items()}
+
+
 def test_arrow_and_pandas_frames_give_the_same_profile():
     frame = make_day(np.random.default_rng(2), 800)
     assert_same_exact_parts(profile(frame), profile(pa.Table.from_pandas(frame, preserve_index=False)))

@@ -650,3 +650,15 @@ def test_trend_chart_draws_any_date_range_without_warnings(days):
     png = charts.trend_png([charts.TrendPanel("Error rate", [series], [("max 5%", 0.05)], percent=True,
                                               shade_from=dates[0], shade_label="recent")], DAY)
     assert png.startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize("integers", [False, True])
+def test_distribution_chart_shares_are_numpys_histogram_with_the_tails_folded_in(integers):
+    rng = np.random.default_rng(5)
+    values = rng.poisson(6, 20_000).astype(float) if integers else rng.lognormal(0, 1, 20_000)
+    edges = charts._bin_edges(values)
+    values[:3] = [edges[0] - 100, edges[-1] + 100, edges[5]]  # tails beyond the edges, and a value on an edge
+    clipped = np.clip(values, edges[0], edges[-1])
+    expected = np.histogram(clipped, bins=edges)[0] / values.size
+    assert charts.histogram_shares(values, edges).tolist() == expected.tolist()
+    assert charts.histogram_shares(values, edges).sum() == pytest.approx(1.0)

@@ -449,8 +449,8 @@ def _numeric_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.
     unseen: tuple[str, ...] = ()
     edges = categories = None
     if distinct <= CATEGORICAL_LIKE_MAX_DISTINCT:
-        categories = np.union1d(_first_distinct_sorted(reference_values, CATEGORICAL_LIKE_MAX_DISTINCT),
-                              _first_distinct_sorted(current_values, CATEGORICAL_LIKE_MAX_DISTINCT))
+        categories = np.union1d(stats.first_distinct_sorted(reference_values, CATEGORICAL_LIKE_MAX_DISTINCT),
+                              stats.first_distinct_sorted(current_values, CATEGORICAL_LIKE_MAX_DISTINCT))
         reference_counts = _value_counts(reference_values, categories)
         current_counts = _value_counts(current_values, categories)
         unseen = _unseen_values(categories, reference_counts)
@@ -512,7 +512,7 @@ def _profiled_samples(name: str, kind: str, reference: NumericProfile | Categori
     counts_bound = 0.0
     if distinct <= CATEGORICAL_LIKE_MAX_DISTINCT:
         categories = np.union1d(reference_distinct,
-                                _first_distinct_sorted(current_values, CATEGORICAL_LIKE_MAX_DISTINCT))
+                                stats.first_distinct_sorted(current_values, CATEGORICAL_LIKE_MAX_DISTINCT))
         known = {**reference.value_counts, -np.inf: reference.negative_infinities,
                  np.inf: reference.positive_infinities}
         reference_counts = np.asarray([known.get(value, 0) for value in categories.tolist()], dtype=np.int64)
@@ -654,18 +654,8 @@ def _value_counts(sorted_values: np.ndarray, categories: np.ndarray) -> np.ndarr
 
 def _distinct_count_capped(reference_sorted: np.ndarray, current_sorted: np.ndarray, cap: int) -> int:
     """Distinct values over both sorted samples, exact up to ``cap``; above it, some number greater than ``cap``."""
-    reference_distinct = _first_distinct_sorted(reference_sorted, cap + 1)
-    current_distinct = _first_distinct_sorted(current_sorted, cap + 1)
+    reference_distinct = stats.first_distinct_sorted(reference_sorted, cap + 1)
+    current_distinct = stats.first_distinct_sorted(current_sorted, cap + 1)
     if max(reference_distinct.size, current_distinct.size) > cap:
         return max(reference_distinct.size, current_distinct.size)
     return int(np.union1d(reference_distinct, current_distinct).size)
-
-
-def _first_distinct_sorted(values: np.ndarray, limit: int) -> np.ndarray:
-    """The smallest ``limit`` distinct values of a sorted array (all, if it has fewer): a binary search
-    per value instead of a pass over millions of values to learn that a column has more than a few."""
-    found, start = [], 0
-    while start < values.size and len(found) < limit:
-        found.append(values[start])
-        start = int(np.searchsorted(values, values[start], side="right"))
-    return np.asarray(found, dtype=values.dtype)

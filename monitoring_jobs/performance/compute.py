@@ -9,14 +9,14 @@ import pandas as pd
 from monitoring_jobs.config import MonitorConfig, Task, performance_metric_names
 from monitoring_jobs.metrics import Metric, Status
 from monitoring_jobs.performance.estimation import estimated_performance
-from monitoring_jobs.performance.labels import LABELED_AT, LabelJoinError, join_labels
+from monitoring_jobs.performance.labels import LABELED_AT, LabelJoin, LabelJoinError, join_labels
 from monitoring_jobs.performance.scope import AREA, Minimum, Scope
 from monitoring_jobs.performance.segments import segment_metrics
 
 NAN = float("nan")
 
 
-def compute_performance(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: MonitorConfig,
+def compute_performance(inference: pd.DataFrame, labels: pd.DataFrame | LabelJoin | None, monitor: MonitorConfig,
                         reference: pd.DataFrame | None = None,
                         reference_described: str = "no reference was given") -> list[Metric]:
     """Join the labels, then report coverage and the task's figures for the day and for every segment value.
@@ -27,10 +27,11 @@ def compute_performance(inference: pd.DataFrame, labels: pd.DataFrame | None, mo
     ``label_coverage`` is judged whatever the number of labels, because a low coverage is what its bound is
     meant to catch. Segment values are reported, and compared in the fairness view (``segments.py``).
     ``reference`` (with its labels) calibrates the scores for the estimated performance of a binary
-    classifier; ``reference_described`` says what it is, or why there is none.
+    classifier; ``reference_described`` says what it is, or why there is none. ``labels`` may be their join
+    with the same rows already made (``LabelJoin``, see ``LabelJoin.onto``).
     """
     try:
-        joined = join_labels(inference, labels, monitor)
+        joined = labels.onto(inference) if isinstance(labels, LabelJoin) else join_labels(inference, labels, monitor)
     except LabelJoinError as exc:
         names = ("label_coverage", "labeled_rows", *performance_metric_names(monitor.task))
         return [Metric(AREA, name, NAN, status=Status.MISSING, detail=str(exc)) for name in names]

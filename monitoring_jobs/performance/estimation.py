@@ -81,7 +81,9 @@ class EstimationSample(RowSample):
                                        np.where(called_positive, 1.0 - probabilities, 0.0),
                                        np.where(called_positive, 0.0, 1.0 - probabilities),
                                        np.where(called_positive, 0.0, probabilities)])
-        self._descending = np.argsort(-scores, kind="stable")
+        # the order among tied scores does not change the area (see ``measures``): numpy's unstable sort,
+        # 3x faster than a stable one at 5M rows
+        self._descending = np.argsort(-scores)
         self._ordered = probabilities[self._descending]
 
     def measures(self, weights: np.ndarray) -> dict[str, np.ndarray]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,16 @@ class LabelJoin:
     """Label rows superseded by a later label of the same request."""
     null_labels: int
     """Label rows without a request id or a label value, ignored."""
+
+    def onto(self, inference: pd.DataFrame) -> LabelJoin:
+        """This join's labels on ``inference``: the same rows in the same order (more columns of the same day),
+        so a join made once on the request ids and outputs serves every stage that needs other columns."""
+        if len(inference) != len(self.frame):
+            raise ValueError(f"the join holds {len(self.frame)} rows, the inference data {len(inference)}")
+        if self.label_column in inference.columns:
+            raise LabelJoinError(f"the inference data already has a column '{self.label_column}', "
+                                 "the name of the label column")
+        return replace(self, frame=inference.assign(**{self.label_column: self.frame[self.label_column].to_numpy()}))
 
 
 def output_column(monitor: MonitorConfig) -> str:

@@ -84,14 +84,16 @@ class BinarySample(RowSample):
         self._cells = np.column_stack([
             self.is_positive & predicted, ~self.is_positive & predicted, ~self.is_positive & ~predicted,
             self.is_positive & ~predicted, positive, loss, squared]).astype(np.float64)
-        self._order = np.argsort(self.score, kind="stable")
+        # Rows of equal score are summed as a group, and with whole-number weights (ones, bootstrap counts) the
+        # sums are exact in any order: numpy's unstable sort (vectorised) is 3x faster than a stable one at 5M.
+        self._order = np.argsort(self.score)
         ordered = self.score[self._order]
         self._group_starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if self.size else ordered
         probability = np.clip(np.nan_to_num(self.score, posinf=1.0, neginf=0.0), 0.0, 1.0)
         edges = np.linspace(0.0, 1.0, bins + 1)
         # rows grouped by score bin, so a bin's calibration gap is one segment sum (no rows x bins matrix)
-        bin_of_row = np.searchsorted(edges[1:-1], probability)
-        self._bin_order = np.argsort(bin_of_row, kind="stable")
+        bin_of_row = np.searchsorted(edges[1:-1], probability).astype(np.min_scalar_type(bins))
+        self._bin_order = np.argsort(bin_of_row, kind="stable")  # small integers: a radix sort
         ordered_bins = bin_of_row[self._bin_order]
         self._bin_starts = np.flatnonzero(np.r_[True, ordered_bins[1:] != ordered_bins[:-1]]) if self.size \
             else ordered_bins

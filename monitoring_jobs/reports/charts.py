@@ -128,6 +128,14 @@ def _bin_edges(values: np.ndarray) -> np.ndarray:
     return np.linspace(low, high, HISTOGRAM_BINS + 1)
 
 
+def histogram_shares(finite: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The share of the values in each bin of equally spaced ``edges``, values outside folded into the end bins.
+    Given as a range, numpy counts equal bins by arithmetic instead of sorting the values (about 10x faster on
+    millions of values) and counts exactly as it does with the edges spelled out."""
+    counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), bins=edges.size - 1, range=(edges[0], edges[-1]))
+    return counts / finite.size
+
+
 def _message_png(title: str, message: str) -> bytes:
     fig = _figure(1.2)
     ax = fig.subplots()
@@ -152,10 +160,9 @@ def numeric_distribution_png(title: str, reference: pd.Series | None, current: p
     for name, finite, dropped, colour in samples:
         if finite.size == 0:
             continue
-        clipped = np.clip(finite, edges[0], edges[-1])
-        ax.hist(clipped, bins=edges, weights=np.full(finite.size, 1 / finite.size), histtype="stepfilled",
-                alpha=0.45, color=colour, edgecolor=colour, linewidth=1.2,
-                label=f"{name} (n={finite.size:,}" + (f", {dropped:,} missing or non-finite)" if dropped else ")"))
+        ax.stairs(histogram_shares(finite, edges), edges, fill=True, alpha=0.45, color=colour, edgecolor=colour,
+                  linewidth=1.2,
+                  label=f"{name} (n={finite.size:,}" + (f", {dropped:,} missing or non-finite)" if dropped else ")"))
     ax.yaxis.set_major_formatter(PercentFormatter(1))
     ax.set_ylabel("share of rows", fontsize=8)
     ax.set_title(chart_label(title, 80), fontsize=10, loc="left")
