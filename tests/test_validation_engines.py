@@ -97,6 +97,22 @@ def test_each_rule_counts_what_great_expectations_counts(rule):
     assert (direct.result.get("details") or {}).get("mismatched") == (gx.result.get("details") or {}).get("mismatched")
 
 
+@pytest.mark.parametrize("values", [
+    pd.array(["a", "b", None, "a", "1", "c", "b", None], dtype="string"),
+    pd.Series(["a", "b", None, "a", "1", "c", "b", np.nan], dtype=object),
+    pd.Series(["a", 1, None, "a", "1", 1, 1.0, b"a"], dtype=object),  # not all text: counted by pandas
+    pd.Series([1.0, np.nan, 2.0, 1.0, np.nan, 3.0, -0.0, 0.0]),
+    pd.Series(["é", "e\u0301", "", "", " ", "x", "X", "<b>é</b>"]),
+], ids=["string", "text objects", "mixed objects", "floats", "unicode"])
+def test_duplicates_are_the_rows_great_expectations_counts(values):
+    frame = pd.DataFrame({"c": values})
+    unique = Rule("ExpectColumnValuesToBeUnique", {"column": "c"})
+    ((direct,),), ((gx,),) = run_rules_directly([(frame, [unique])]), run_rules([(frame, [unique])])
+    assert direct.success == gx.success
+    for key in ("unexpected_count", "partial_unexpected_list"):
+        assert json.dumps(direct.result.get(key), default=str) == json.dumps(gx.result.get(key), default=str), key
+
+
 def test_a_rule_without_a_direct_implementation_is_an_error_not_a_pass():
     unknown = Rule("ExpectColumnMeanToBeBetween", {"column": "x", "min_value": 0})
     ((result,),) = run_rules_directly([(pd.DataFrame({"x": [1]}), [unknown])])

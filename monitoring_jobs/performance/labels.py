@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from monitoring_jobs.config import MonitorConfig, Task
+from monitoring_jobs.storage import text_codes
 
 LABELED_AT = "labeled_at"
 """Optional column of the label files; when a request is labelled twice, the latest ``labeled_at`` wins."""
@@ -90,7 +91,7 @@ def join_labels(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: M
     if LABELED_AT in present.columns:
         present = present.sort_values(LABELED_AT, kind="stable", na_position="first")
     keys = present[request_id].astype("string")
-    latest = ~pd.Series(_codes(keys)).duplicated(keep="last").to_numpy()  # among integers: 10x faster than strings
+    latest = ~pd.Series(text_codes(keys)).duplicated(keep="last").to_numpy()  # among integers: 10x faster than strings
     label_ids = keys[latest]
     label_values = pd.Series(present[label].to_numpy()[latest])
 
@@ -108,15 +109,6 @@ def join_labels(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: M
         duplicate_labels=int(len(present) - latest.sum()),
         null_labels=int(len(labels) - len(present)),
     )
-
-
-def _codes(keys: pd.Series) -> np.ndarray:
-    """One integer per distinct key, in order of first appearance (``pd.factorize``'s codes, from Arrow's hash
-    table: at millions of ids, half the time)."""
-    keys = pa.array(keys, type=pa.large_string())
-    if isinstance(keys, pa.ChunkedArray):
-        keys = keys.combine_chunks()
-    return np.asarray(pc.dictionary_encode(keys).indices.fill_null(-1))
 
 
 def _positions(keys: pd.Series, unique_values: pd.Series) -> np.ndarray:

@@ -4,7 +4,7 @@ A local folder (``file://``) is the default; any fsspec filesystem (``s3://`` th
 works the same way once its options are given. Nothing here knows about Dagster.
 """
 
-from monitoring_jobs.storage.columns import ParquetColumns
+from monitoring_jobs.storage.columns import ParquetColumns, text_codes
 from monitoring_jobs.storage.objects import (
     BucketNotFoundError,
     DataNotFoundError,
@@ -18,4 +18,4 @@ from monitoring_jobs.storage.objects import (
 )
 
 __all__ = ["BucketNotFoundError", "DataNotFoundError", "DayData", "FileInfo", "ObjectStore", "ParquetColumns",
-           "StorageAccessDeniedError", "StorageError", "StorageUnreachableError", "write_atomic"]
+           "StorageAccessDeniedError", "StorageError", "StorageUnreachableError", "text_codes", "write_atomic"]

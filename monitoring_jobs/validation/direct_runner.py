@@ -9,11 +9,14 @@ against GX itself on the same frames. Rules of any other expectation fail with a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from monitoring_jobs.storage import text_codes
 from monitoring_jobs.validation.gx_runner import PARTIAL_UNEXPECTED_COUNT, Rule, RuleResult
 
 
@@ -68,8 +71,15 @@ def _in_set(values: pd.Series, value_set) -> np.ndarray:
 
 def _unique(values: pd.Series) -> np.ndarray:
     """Every row whose value occurs more than once (the first occurrence too, as GX counts them)."""
-    codes, _ = pd.factorize(values)  # a null gets -1; duplicates among integer codes: 10x faster than strings
-    return (codes >= 0) & pd.Series(codes).duplicated(keep=False).to_numpy()
+    codes = None
+    if pd.api.types.is_string_dtype(values):  # request ids, typically: Arrow's hash table is twice as fast
+        with contextlib.suppress(pa.ArrowException):
+            codes = text_codes(values)
+    if codes is None:
+        codes, _ = pd.factorize(values)  # a null gets -1
+    present = codes >= 0
+    occurrences = np.bincount(codes[present])
+    return present & (occurrences[np.where(present, codes, 0)] > 1)
 
 
 def _columns_match_set(frame: pd.DataFrame, column_set, exact_match: bool = True) -> RuleResult:
