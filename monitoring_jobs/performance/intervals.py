@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom, norm
+from scipy import special
 
 from monitoring_jobs.config import Bound, PerformanceConfig
 from monitoring_jobs.metrics import Metric, Status, join_details, judged_metric
@@ -53,7 +53,7 @@ def wilson(successes: float, trials: float, level: float) -> Interval | None:
     """The Wilson score interval of ``successes / trials``; None without trials."""
     if not trials >= 1:
         return None
-    z = norm.ppf(0.5 + level / 2)
+    z = special.ndtri(0.5 + level / 2)  # scipy.stats.norm.ppf, without importing scipy.stats (0.6-2 s)
     share, z2 = successes / trials, z * z
     centre = (share + z2 / (2 * trials)) / (1 + z2 / trials)
     half = z / (1 + z2 / trials) * math.sqrt(max(share * (1 - share), 0.0) / trials + z2 / (4 * trials * trials))
@@ -66,6 +66,8 @@ def quantile_interval(values: np.ndarray, quantile: float, level: float) -> Inte
     size = values.size
     if not size or not np.isfinite(values).all():
         return None
+    from scipy.stats import binom  # here, not at import: only regression residuals need it
+
     ordered = np.sort(values)
     tail = (1 - level) / 2
     low = int(binom.ppf(tail, size, quantile))  # 0-based rank of the lower bound
