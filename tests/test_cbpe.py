@@ -3,13 +3,15 @@ estimates against realized values on calibrated data, and the estimate moving wi
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn import metrics as sk
 
 from monitoring_jobs.metrics import Status
-from monitoring_jobs.performance import compute_performance, fit_calibration
+from monitoring_jobs.performance import Calibration, compute_performance, fit_calibration
 from monitoring_jobs.performance.estimation import EstimationSample
 from monitoring_jobs.performance.measures import unit_weights
 from tests.helpers import build_monitor, by_key
@@ -64,10 +66,26 @@ def test_calibration_is_isotonic_on_the_reference_labels():
     assert calibration.probabilities(np.array([-3.0, 7.0])).tolist() == [probabilities.min(), probabilities.max()]
 
 
+def test_calibration_predicts_what_scikit_learns_isotonic_regression_predicts_and_survives_storage():
+    from sklearn.isotonic import IsotonicRegression
+
+    reference = reference_frame(seed=7, rows=5000).assign(score=lambda f: np.round(f["score"], 3))  # ties
+    calibration = fit_calibration(reference, build_monitor())
+    model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(reference["score"], reference["label"])
+    scores = np.r_[np.random.default_rng(8).uniform(-0.5, 1.5, 20_000), calibration.thresholds, 0.0, 1.0]
+    np.testing.assert_allclose(calibration.probabilities(scores), model.predict(scores), rtol=0, atol=1e-12)
+    stored = Calibration.from_json(calibration.to_json().decode())
+    assert stored.probabilities(scores).tolist() == calibration.probabilities(scores).tolist()
+    assert stored.rows == calibration.rows == 5000
+    constant = fit_calibration(reference.assign(score=0.3), build_monitor())  # one distinct score: one level
+    np.testing.assert_allclose(constant.probabilities(scores), reference["label"].mean(), rtol=0, atol=1e-12)
+
+
 def test_on_calibrated_scores_the_estimate_is_within_002_of_the_realized_value():
     day, label = calibrated_rows(np.random.default_rng(2), 20_000)
     labels = pd.DataFrame({"request_id": day["request_id"], "label": label})
-    metrics = by_key(compute_performance(day, labels, build_monitor(), reference_frame(), "reference file"))
+    monitor = build_monitor()
+    metrics = by_key(compute_performance(day, labels, monitor, fit_calibration(reference_frame(), monitor)))
     for name in ESTIMATED:
         estimated, realized = metrics[(name, "")], metrics[(name.removeprefix("estimated_"), "")]
         assert abs(estimated.value - realized.value) < 0.02, name
@@ -80,8 +98,9 @@ def test_the_estimate_falls_before_any_label_when_the_population_moves_where_the
     clear, clear_labels = calibrated_rows(np.random.default_rng(3), 3000)
     unsure, unsure_labels = calibrated_rows(np.random.default_rng(4), 3000, spread=0.5)  # log-odds near 0
     reference = reference_frame()
-    before = by_key(compute_performance(clear, None, monitor, reference, "reference file"))
-    after = by_key(compute_performance(unsure, None, monitor, reference, "reference file"))
+    calibration = fit_calibration(reference, monitor)
+    before = by_key(compute_performance(clear, None, monitor, calibration))
+    after = by_key(compute_performance(unsure, None, monitor, calibration))
     assert before[("labeled_rows", "")].value == after[("labeled_rows", "")].value == 0
     assert before[("estimated_roc_auc", "")].status is Status.OK
     assert after[("estimated_roc_auc", "")].status is Status.FAIL and after[("estimated_roc_auc", "")].upper < 0.75
@@ -96,10 +115,11 @@ def test_the_estimate_falls_before_any_label_when_the_population_moves_where_the
 def test_without_a_labeled_reference_the_estimate_is_missing_with_the_reason():
     day, _ = calibrated_rows(np.random.default_rng(5), 500)
     monitor = build_monitor()
-    unlabeled = by_key(compute_performance(day, None, monitor, reference_frame().drop(columns="label"), "file x"))
+    unlabeled = by_key(compute_performance(day, None, monitor,
+                                           fit_calibration(reference_frame().drop(columns="label"), monitor)))
     assert all(unlabeled[(name, "")].status is Status.MISSING for name in ESTIMATED)
     assert "the reference has no 'label' column" in unlabeled[("estimated_roc_auc", "")].detail
-    none = by_key(compute_performance(day, None, monitor, None, "no reference yet: none of the previous 7 days"))
+    none = by_key(compute_performance(day, None, monitor, "no reference yet: none of the previous 7 days"))
     assert "no reference yet" in none[("estimated_f1", "")].detail
     one_class = reference_frame().assign(label=0)
     assert "both classes" in fit_calibration(one_class, monitor)
@@ -109,18 +129,17 @@ def test_estimation_is_only_for_binary_classifiers_that_ask_for_it():
     day, label = calibrated_rows(np.random.default_rng(6), 300)
     labels = pd.DataFrame({"request_id": day["request_id"], "label": label})
     off = build_monitor(performance={"estimate_without_labels": False})
-    assert not any(m.metric.startswith("estimated_") for m in compute_performance(day, labels, off, reference_frame()))
+    calibration = fit_calibration(reference_frame(), off)
+    assert not any(m.metric.startswith("estimated_") for m in compute_performance(day, labels, off, calibration))
     regression = build_monitor("regression")
     frame = day.rename(columns={"score": "prediction"})
     assert not any(m.metric.startswith("estimated_")
-                   for m in compute_performance(frame, labels, regression, reference_frame()))
+                   for m in compute_performance(frame, labels, regression, calibration))
 
 
 def test_on_the_demo_the_estimate_falls_on_the_performance_drop_days_before_any_label_arrives(demo_root):
     """The demo's credit_default drop (days 24-26) moves the estimated ROC AUC below its bound with no labels at
     all, while clean days stay above it; the realized ROC AUC, once labels exist, agrees on the direction."""
-    import datetime as dt
-
     from monitoring_jobs.config import load_monitors
     from monitoring_jobs.demo_data import INCIDENTS
     from tests.conftest import MONITORS_DIR
@@ -131,10 +150,11 @@ def test_on_the_demo_the_estimate_falls_on_the_performance_drop_days_before_any_
     reference = pd.read_parquet(data / "reference" / "reference.parquet")
     assert reference["label"].notna().all()  # the reference carries the labels CBPE calibrates on
     bound = monitor.performance.thresholds["estimated_roc_auc"].min
+    calibration = fit_calibration(reference, monitor)
 
     def estimated(day: dt.date):
         inference = pd.read_parquet(data / "inference" / f"dt={day.isoformat()}")
-        metrics = by_key(compute_performance(inference, None, monitor, reference, "reference file"))
+        metrics = by_key(compute_performance(inference, None, monitor, calibration))
         return metrics[("estimated_roc_auc", "")]
 
     drop_days = [drop.first_day + dt.timedelta(days=k) for k in range((drop.last_day - drop.first_day).days + 1)]
@@ -145,3 +165,32 @@ def test_on_the_demo_the_estimate_falls_on_the_performance_drop_days_before_any_
     for day in clean_days:
         figure = estimated(day)
         assert figure.lower > bound and figure.status is Status.OK, (day, figure)
+
+
+def test_the_stage_fits_the_calibration_once_per_state_of_the_reference_file(tmp_path, monkeypatch):
+    from monitoring_jobs import stages
+    from monitoring_jobs.metric_store import MetricStore
+    from monitoring_jobs.pipeline import Workspace
+    from monitoring_jobs.storage import ObjectStore
+
+    workspace = Workspace(ObjectStore(tmp_path), MetricStore(f"sqlite:///{tmp_path / 'm.db'}"), tmp_path / "reports",
+                          tmp_path / "state")
+    monitor = build_monitor(reference={"kind": "file", "uri": "file://reference/reference.parquet"})
+    (tmp_path / "reference").mkdir()
+    reference_frame(seed=1).to_parquet(tmp_path / "reference" / "reference.parquet")
+    fits, fit = [], stages.fit_calibration
+    monkeypatch.setattr(stages, "fit_calibration", lambda *args: fits.append(args) or fit(*args))
+    day = dt.date(2026, 10, 2)
+    first = stages.cbpe_calibration(workspace, monitor, day)
+    again = stages.cbpe_calibration(workspace, monitor, day)  # read back: no reference read, no fit
+    assert len(fits) == 1 and again.thresholds.tolist() == first.thresholds.tolist() and again.rows == first.rows
+    expected = fit(reference_frame(seed=1), monitor)
+    assert first.levels.tolist() == expected.levels.tolist()
+    reference_frame(seed=2).to_parquet(tmp_path / "reference" / "reference.parquet")  # a new reference
+    renewed = stages.cbpe_calibration(workspace, monitor, day)
+    assert len(fits) == 2 and renewed.levels.tolist() == fit(reference_frame(seed=2), monitor).levels.tolist()
+    reference_frame(seed=3).assign(label=1).to_parquet(tmp_path / "reference" / "reference.parquet")
+    reason = stages.cbpe_calibration(workspace, monitor, day)  # why there is none is kept as well
+    assert "both classes" in reason and stages.cbpe_calibration(workspace, monitor, day) == reason and len(fits) == 3
+    (tmp_path / "reference" / "reference.parquet").unlink()
+    assert stages.cbpe_calibration(workspace, monitor, day).startswith("no reference to calibrate on (reference file")

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from monitoring_jobs import stages
 from monitoring_jobs.config import load_monitors
 from monitoring_jobs.defs.monitors import build_definitions
 from monitoring_jobs.late_labels import (
@@ -29,7 +30,6 @@ from monitoring_jobs.late_labels import (
 )
 from monitoring_jobs.metric_store import MetricStore
 from monitoring_jobs.metrics import CheckOutcome
-from monitoring_jobs import stages
 from monitoring_jobs.pipeline import Workspace, save_outcomes, validated_snapshot_path, write_snapshot
 from monitoring_jobs.settings import load_settings
 from monitoring_jobs.stages import performance_stage

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring_jobs.performance import compute_performance
+from monitoring_jobs.performance import compute_performance, fit_calibration
 from monitoring_jobs.reports import ReportInput, render_model_day_report
 from monitoring_jobs.reports.render import format_value
 from tests.helpers import build_monitor, by_key
@@ -30,7 +30,7 @@ def rendered(tmp_path_factory):
     reference = inference.assign(label=label)
     monitor = build_monitor(columns={"segments": ["region"]}, performance={
         "thresholds": {"roc_auc": {"min": 0.7}}, "segment_thresholds": {"segment_gap_roc_auc": {"max": 0.2}}})
-    metrics = compute_performance(inference, labels, monitor, reference, "reference file")
+    metrics = compute_performance(inference, labels, monitor, fit_calibration(reference, monitor))
     report = ReportInput(monitor=monitor, partition_date=DAY, row_count=rows, checks=[], metrics=metrics,
                          reference=None, current=None, history=pd.DataFrame())
     page = render_model_day_report(tmp_path_factory.mktemp("reports"), report).read_text(encoding="utf-8")

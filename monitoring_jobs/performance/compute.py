@@ -8,7 +8,7 @@ import pandas as pd
 
 from monitoring_jobs.config import MonitorConfig, Task, performance_metric_names
 from monitoring_jobs.metrics import Metric, Status
-from monitoring_jobs.performance.estimation import estimated_performance
+from monitoring_jobs.performance.estimation import Calibration, estimated_performance
 from monitoring_jobs.performance.labels import LABELED_AT, LabelJoin, LabelJoinError, join_labels
 from monitoring_jobs.performance.scope import AREA, Minimum, Scope
 from monitoring_jobs.performance.segments import segment_metrics
@@ -17,8 +17,7 @@ NAN = float("nan")
 
 
 def compute_performance(inference: pd.DataFrame, labels: pd.DataFrame | LabelJoin | None, monitor: MonitorConfig,
-                        reference: pd.DataFrame | None = None,
-                        reference_described: str = "no reference was given") -> list[Metric]:
+                        calibration: Calibration | str = "no reference to calibrate on was given") -> list[Metric]:
     """Join the labels, then report coverage and the task's figures for the day and for every segment value.
 
     Only rows with both a label and a model output count. ``performance.thresholds`` judge the whole day
@@ -26,9 +25,9 @@ def compute_performance(inference: pd.DataFrame, labels: pd.DataFrame | LabelJoi
     ``performance.min_labels`` labeled rows gets its figures as MISSING (values still shown). The day's
     ``label_coverage`` is judged whatever the number of labels, because a low coverage is what its bound is
     meant to catch. Segment values are reported, and compared in the fairness view (``segments.py``).
-    ``reference`` (with its labels) calibrates the scores for the estimated performance of a binary
-    classifier; ``reference_described`` says what it is, or why there is none. ``labels`` may be their join
-    with the same rows already made (``LabelJoin``, see ``LabelJoin.onto``).
+    ``calibration`` (``fit_calibration`` on a labeled reference) turns scores into probabilities for the
+    performance of a binary classifier estimated without labels, or says why there is none. ``labels`` may be
+    their join with the same rows already made (``LabelJoin``, see ``LabelJoin.onto``).
     """
     try:
         joined = labels.onto(inference) if isinstance(labels, LabelJoin) else join_labels(inference, labels, monitor)
@@ -53,7 +52,7 @@ def compute_performance(inference: pd.DataFrame, labels: pd.DataFrame | LabelJoi
     ]
     metrics += segment_metrics(frame, scope, monitor)
     if monitor.task is Task.BINARY_CLASSIFICATION and settings.estimate_without_labels:
-        metrics += estimated_performance(frame, reference, reference_described, monitor, day.figures, day.labeled)
+        metrics += estimated_performance(frame, calibration, monitor, day.figures, day.labeled)
     return metrics
 
 

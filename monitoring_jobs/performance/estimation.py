@@ -17,8 +17,8 @@ sampling error, not the calibration's.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,9 +30,6 @@ from monitoring_jobs.performance.labels import output_column
 from monitoring_jobs.performance.measures import CONFUSION_COUNTS, RowSample, matches_label
 from monitoring_jobs.performance.quality import Figures
 
-if TYPE_CHECKING:  # scikit-learn costs 1.5 s to import: only the stage that calibrates pays it
-    from sklearn.isotonic import IsotonicRegression
-
 AREA = "performance"
 PREFIX = "estimated_"
 ESTIMATED_RATES = ("roc_auc", "accuracy", "precision", "recall", "f1")
@@ -41,13 +38,28 @@ NAN = float("nan")
 
 @dataclass(frozen=True)
 class Calibration:
-    """Isotonic map from score to the probability of the positive class, fitted on ``rows`` reference rows."""
+    """Isotonic map from score to the probability of the positive class, fitted on ``rows`` reference rows: linear
+    between the fitted ``thresholds`` (scores) and their ``levels`` (probabilities), clipped beyond them, as
+    scikit-learn's ``IsotonicRegression(out_of_bounds="clip").predict``. Kept as those arrays so a fit can be
+    stored and read back (``to_json``) instead of refitted on the same reference every day."""
 
-    model: IsotonicRegression
+    thresholds: np.ndarray
+    levels: np.ndarray
     rows: int
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
-        return self.model.predict(scores)
+        return np.interp(scores, self.thresholds, self.levels)
+
+    def to_json(self) -> bytes:
+        """JSON writes each float as the shortest text that reads back to it: the round trip is exact."""
+        return json.dumps({"thresholds": self.thresholds.tolist(), "levels": self.levels.tolist(),
+                           "rows": self.rows}).encode()
+
+    @classmethod
+    def from_json(cls, text: str) -> Calibration:
+        raw = json.loads(text)
+        return cls(np.array(raw["thresholds"], dtype=np.float64), np.array(raw["levels"], dtype=np.float64),
+                   int(raw["rows"]))
 
 
 def fit_calibration(reference: pd.DataFrame, monitor: MonitorConfig) -> Calibration | str:
@@ -64,10 +76,12 @@ def fit_calibration(reference: pd.DataFrame, monitor: MonitorConfig) -> Calibrat
     if usable.sum() < minimum or positive.all() or not positive.any():
         return (f"the reference has {int(usable.sum())} scored, labeled rows ({int(positive.sum())} positive); "
                 f"CBPE needs at least min_labels={minimum} with both classes")
-    from sklearn.isotonic import IsotonicRegression
+    from sklearn.isotonic import IsotonicRegression  # here: 1.5 s to import, for days that fit a calibration
 
     model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
-    return Calibration(model.fit(scores[usable], positive.astype(np.float64)), int(usable.sum()))
+    model.fit(scores[usable], positive.astype(np.float64))
+    return Calibration(model.X_thresholds_.astype(np.float64), model.y_thresholds_.astype(np.float64),
+                       int(usable.sum()))
 
 
 class EstimationSample(RowSample):
@@ -108,13 +122,11 @@ class EstimationSample(RowSample):
             }
 
 
-def estimated_performance(frame: pd.DataFrame, reference: pd.DataFrame | None, reference_described: str,
-                          monitor: MonitorConfig, realized: Figures, labeled_rows: int) -> list[Metric]:
+def estimated_performance(frame: pd.DataFrame, calibration: Calibration | str, monitor: MonitorConfig,
+                          realized: Figures, labeled_rows: int) -> list[Metric]:
     """``estimated_<metric>`` for the day's scored rows, judged like the realized figures, each detail naming
-    the realized value beside it once labels exist."""
+    the realized value beside it once labels exist; MISSING with the reason when there is no ``calibration``."""
     names = [PREFIX + name for name in (*ESTIMATED_RATES, *CONFUSION_COUNTS)]
-    calibration = (fit_calibration(reference, monitor) if reference is not None
-                   else f"no reference to calibrate on ({reference_described})")
     if isinstance(calibration, str):
         return [Metric(AREA, name, NAN, status=Status.MISSING, detail=calibration) for name in names]
     settings = monitor.performance
