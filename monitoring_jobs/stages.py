@@ -256,7 +256,7 @@ def cbpe_calibration(workspace: Workspace, monitor: MonitorConfig, day: dt.date)
         stored = path.read_text(encoding="utf-8")
         return json.loads(stored).get("missing") or Calibration.from_json(stored)
     try:
-        reference, _ = load_reference(workspace, monitor, day)
+        reference, _ = load_reference(workspace, monitor, day, columns=[monitor.columns.label, output_column(monitor)])
     except DataNotFoundError as exc:
         return f"no reference to calibrate on ({exc})"
     calibration = fit_calibration(reference, monitor)
