@@ -207,11 +207,13 @@ def day_label_join(workspace: Workspace, monitor: MonitorConfig, day: dt.date, c
     the labels read. The last join is kept while the snapshot and the label files are unchanged: label drift and
     the performance stage of a day in one process (``run_day``, Dagster's in-process executor) share it (4 s a
     join at 5M rows)."""
-    stat = validated_snapshot_path(workspace, monitor, day).stat()
-    key = (monitor.name, day, stat.st_mtime_ns, stat.st_size, tuple(sorted(labels.read.arrivals.items())))
+    path = validated_snapshot_path(workspace, monitor, day)
+    stat = path.stat()
+    names = [monitor.columns.request_id, output_column(monitor)]
+    key = (str(path), stat.st_mtime_ns, stat.st_size, tuple(sorted(labels.read.arrivals.items())), *names,
+           monitor.columns.label, monitor.task)
     joined = _last_label_join.get(key)
     if joined is None:
-        names = [monitor.columns.request_id, output_column(monitor)]
         rows = current.frame(names) if isinstance(current, ParquetColumns) else current[
             [name for name in names if name in current.columns]]
         joined = join_labels(rows, labels.frame, monitor)
