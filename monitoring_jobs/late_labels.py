@@ -33,7 +33,8 @@ from monitoring_jobs.validation.display import EXAMPLE_LIMIT, names
 _ONE_DAY = dt.timedelta(days=1)
 
 
-def _digest(value) -> str:
+def digest(value) -> str:
+    """A short stable fingerprint of JSON-able ``value`` (file listings, settings)."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -51,7 +52,7 @@ class ArrivalPartition:
     @property
     def fingerprint(self) -> str:
         """Changes when a file is added, removed or rewritten (name, size, ETag or modification time)."""
-        return _digest([[info.path, info.size, info.version] for info in self.files])
+        return digest([[info.path, info.size, info.version] for info in self.files])
 
 
 def label_window(monitor: MonitorConfig, day: dt.date, today: dt.date) -> list[dt.date]:
@@ -334,7 +335,7 @@ class _MonitorWatch:
                 touching.append(arrival)
         if not touching:
             return bool(changed), None
-        key = _digest([[arrival, now.get(arrival, "")] for arrival in touching])
+        key = digest([[arrival, now.get(arrival, "")] for arrival in touching])
         return True, Refresh(self.monitor.name, day, tuple(touching), key)
 
     def _match(self, arrival: dt.date) -> dict | None:

@@ -7,7 +7,6 @@ snapshot and return their metrics, check outcomes and figures worth showing besi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import pyarrow.parquet as pq
 
 from monitoring_jobs.config import MonitorConfig, Severity, Task
 from monitoring_jobs.drift import DriftLabels, DriftReport, compute_drift
-from monitoring_jobs.late_labels import DayLabels, load_labels, save_labels_read
+from monitoring_jobs.late_labels import DayLabels, digest, load_labels, save_labels_read
 from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import BUDGET_METRICS, compute_operations, cost_budget_check
 from monitoring_jobs.performance import Calibration, compute_performance, fit_calibration
@@ -37,6 +36,7 @@ from monitoring_jobs.pipeline import (
     read_inference,
     read_validated_snapshot,
     save_outcomes,
+    snapshot_key,
     store_day_profile,
     validated_snapshot_path,
     write_snapshot,
@@ -207,11 +207,9 @@ def day_label_join(workspace: Workspace, monitor: MonitorConfig, day: dt.date, c
     the labels read. The last join is kept while the snapshot and the label files are unchanged: label drift and
     the performance stage of a day in one process (``run_day``, Dagster's in-process executor) share it (4 s a
     join at 5M rows)."""
-    path = validated_snapshot_path(workspace, monitor, day)
-    stat = path.stat()
     names = [monitor.columns.request_id, output_column(monitor)]
-    key = (str(path), stat.st_mtime_ns, stat.st_size, tuple(sorted(labels.read.arrivals.items())), *names,
-           monitor.columns.label, monitor.task)
+    key = (snapshot_key(validated_snapshot_path(workspace, monitor, day)),
+           tuple(sorted(labels.read.arrivals.items())), *names, monitor.columns.label, monitor.task)
     joined = _last_label_join.get(key)
     if joined is None:
         rows = current.frame(names) if isinstance(current, ParquetColumns) else current[
@@ -250,9 +248,8 @@ def cbpe_calibration(workspace: Workspace, monitor: MonitorConfig, day: dt.date)
     uri = workspace.objects.resolve(monitor.reference.uri or "", model=monitor.name)
     files = workspace.objects.list_file_infos(uri, monitor.reference.format)
     settings = monitor.performance
-    fitted_on = [[info.path, info.size, info.version] for info in files] + [
-        monitor.columns.label, output_column(monitor), str(settings.positive_label), settings.min_labels]
-    key = hashlib.sha256(json.dumps(fitted_on).encode()).hexdigest()[:16]
+    key = digest([[info.path, info.size, info.version] for info in files]
+                 + [monitor.columns.label, output_column(monitor), settings.positive_label, settings.min_labels])
     path = workspace.calibration_path(monitor.name, key)
     if path.exists():
         stored = path.read_text(encoding="utf-8")
