@@ -4,7 +4,7 @@ A local folder (``file://``) is the default; any fsspec filesystem (``s3://`` th
 works the same way once its options are given. Nothing here knows about Dagster.
 """
 
-from monitoring_jobs.storage.columns import ParquetColumns, text_codes
+from monitoring_jobs.storage.columns import ParquetColumns
 from monitoring_jobs.storage.objects import (
     BucketNotFoundError,
     DataNotFoundError,
@@ -16,6 +16,8 @@ from monitoring_jobs.storage.objects import (
     StorageUnreachableError,
     write_atomic,
 )
+from monitoring_jobs.storage.text_codes import shared_text_codes, text_codes
 
 __all__ = ["BucketNotFoundError", "DataNotFoundError", "DayData", "FileInfo", "ObjectStore", "ParquetColumns",
-           "StorageAccessDeniedError", "StorageError", "StorageUnreachableError", "text_codes", "write_atomic"]
+           "StorageAccessDeniedError", "StorageError", "StorageUnreachableError", "shared_text_codes", "text_codes",
+           "write_atomic"]

@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 
@@ -54,13 +52,3 @@ class ParquetColumns:
 
     def _dictionary(self, names: list[str]) -> list[str]:
         return [name for name in names if name in self._text]
-
-
-def text_codes(values: pd.Series) -> np.ndarray:
-    """One integer per distinct text value in order of first appearance, -1 for nulls: ``pd.factorize``'s codes,
-    from Arrow's hash table (half the time at millions of values; then duplicates are found among integers).
-    Raises ``pyarrow.ArrowException`` when the values are not all text."""
-    array = pa.array(values, type=pa.large_string(), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return np.asarray(pc.dictionary_encode(array).indices.fill_null(-1))

@@ -1,0 +1,77 @@
+"""Text codes (request ids as integers): equal codes exactly where pandas' factorize sees equal texts."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from monitoring_jobs.storage import shared_text_codes, text_codes
+from monitoring_jobs.storage.text_codes import MAX_PACKED_BYTES, codes_from_hashes, packed_words
+
+HOSTILE = ["", "a", "a\x00", "\x00a", "ab", "é", "e\u0301", "x" * 7, "x" * 8, "x" * 9, "y" * 16, "y" * 17,
+           "z" * MAX_PACKED_BYTES, "z" * (MAX_PACKED_BYTES - 1), "abcdefgh", "abcdefgh\x00", "<script>", "1", "01",
+           None, "😀" * 3]
+
+
+def _same_partition(codes: np.ndarray, oracle: np.ndarray) -> None:
+    """The codes name the same groups as the oracle's (codes need not be equal, nor consecutive), -1 alike."""
+    assert codes.dtype == np.int64 and codes.shape == oracle.shape
+    assert ((codes < 0) == (oracle < 0)).all()
+    pairs = pd.DataFrame({"ours": codes[oracle >= 0], "oracle": oracle[oracle >= 0]}).drop_duplicates()
+    assert pairs["ours"].is_unique and pairs["oracle"].is_unique
+
+
+def _hostile_ids(rows: int, seed: int = 0) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    pool = HOSTILE + [f"req-{number}" for number in range(200)]
+    return pd.Series([pool[i] for i in rng.integers(0, len(pool), rows)], dtype="str")
+
+
+def test_codes_match_factorize_on_hostile_text():
+    ids = _hostile_ids(5000)
+    _same_partition(text_codes(ids), pd.factorize(ids)[0])
+    _same_partition(text_codes(ids.astype(object)), pd.factorize(ids)[0])
+
+
+def test_codes_of_sliced_and_chunked_arrow_text():
+    ids = _hostile_ids(3000, seed=1)
+    array = pa.array(ids, type=pa.string(), from_pandas=True)
+    _same_partition(text_codes(array.slice(17, 900)), pd.factorize(ids.iloc[17:917])[0])
+    chunked = pa.chunked_array([array.slice(0, 1000), array.slice(1000)])
+    _same_partition(text_codes(chunked), pd.factorize(ids)[0])
+
+
+@pytest.mark.parametrize("weak_hash", ["zero", "length", "first word"])
+def test_colliding_hashes_still_give_exact_codes(weak_hash):
+    """Whatever the hashes, a group of texts that are not all equal is split: the codes stay exact."""
+    ids = _hostile_ids(4000, seed=2)
+    array = pa.array(ids, type=pa.large_string(), from_pandas=True)
+    lengths, words = packed_words(array)
+    hashes = {"zero": np.zeros(len(array), dtype=np.uint64), "length": lengths.astype(np.uint64),
+              "first word": words[0].copy()}[weak_hash]
+    _same_partition(codes_from_hashes(array, lengths, words, hashes), pd.factorize(ids)[0])
+
+
+def test_texts_longer_than_the_packed_limit_are_coded_by_arrow_exactly():
+    long_ids = pd.Series(["p" * (MAX_PACKED_BYTES + 1) + str(i % 7) for i in range(300)] + [None], dtype="str")
+    assert packed_words(pa.array(long_ids, type=pa.large_string(), from_pandas=True))[1] is None
+    _same_partition(text_codes(long_ids), pd.factorize(long_ids)[0])
+
+
+def test_shared_codes_agree_across_columns():
+    left, right = _hostile_ids(2000, seed=3), _hostile_ids(1500, seed=4)
+    left_codes, right_codes = shared_text_codes(left, pa.array(right, type=pa.string(), from_pandas=True))
+    both = pd.concat([left, right], ignore_index=True)
+    _same_partition(np.concatenate([left_codes, right_codes]), pd.factorize(both)[0])
+
+
+def test_codes_of_nothing_and_of_nulls_only():
+    assert text_codes(pd.Series([], dtype="str")).size == 0
+    assert (text_codes(pd.Series([None, None], dtype="str")) == -1).all()
+
+
+def test_non_text_is_refused():
+    with pytest.raises(pa.ArrowException):
+        text_codes(pd.Series([1, 2, 3]))
+    with pytest.raises(pa.ArrowException):
+        text_codes(pa.array([1, 2, 3]))
