@@ -37,12 +37,15 @@ def expected_labels(scores: np.ndarray, probabilities: np.ndarray):
         np.r_[probabilities, 1 - probabilities]
 
 
-def test_expected_confusion_matrix_and_roc_auc_equal_sklearn_on_the_expected_labels():
+@pytest.mark.parametrize("route", ["point", "weighted"])
+def test_expected_confusion_matrix_and_roc_auc_equal_sklearn_on_the_expected_labels(route):
+    """The point (probabilities sorted, no row order) and the weighted formula (rows ordered by score) agree."""
     rng = np.random.default_rng(1)
     scores = np.round(rng.uniform(size=3000), 2)  # ties
-    probabilities = scores ** 1.3  # a calibration map: monotone, one probability per score
-    estimate = {name: float(values[0]) for name, values in
-                EstimationSample(scores, probabilities, 0.4).measures(unit_weights(scores.size)).items()}
+    probabilities = np.minimum(scores ** 1.3, 0.6)  # a calibration map: monotone, one probability per score, flat top
+    sample = EstimationSample(scores, probabilities, 0.4)
+    measured = sample.point if route == "point" else sample.measures(unit_weights(scores.size))
+    estimate = {name: float(values[0]) for name, values in measured.items()}
     y, s, weight = expected_labels(scores, probabilities)
     called = (s >= 0.4).astype(int)
     (tn, fp), (fn, tp) = sk.confusion_matrix(y, called, sample_weight=weight)

@@ -65,6 +65,34 @@ def test_binary_resamples_equal_sklearn_on_the_repeated_rows():
             assert measures[name][index] == pytest.approx(value, abs=TOLERANCE), name
 
 
+@pytest.mark.parametrize("case", ["ties", "infinite scores", "one class", "no positives", "one row", "empty"])
+def test_binary_point_by_counting_equals_the_weighted_formula_and_sklearn(case):
+    """The point value is counted (each class's scores sorted apart, a bincount for calibration) rather than
+    weighted: both routes give the same figures, and scikit-learn's where it defines them."""
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 2, 2000)
+    score = np.round(np.clip(0.3 * y + rng.uniform(0, 0.7, 2000), 0, 1), 2)
+    if case == "infinite scores":
+        score[:5], score[5:9] = np.inf, -np.inf
+    elif case == "one class":
+        y[:] = 1
+    elif case == "no positives":
+        y[:] = 0
+    elif case == "one row":
+        y, score = y[:1], score[:1]
+    elif case == "empty":
+        y, score = y[:0], score[:0]
+    sample = BinarySample(y, score, threshold=0.5, positive_label=1, bins=10)
+    weighted = BinarySample(y, score, threshold=0.5, positive_label=1, bins=10).measures(np.ones((1, y.size)))
+    assert sample.point.keys() == weighted.keys()
+    for name, value in sample.point.items():
+        assert value.shape == (1,)
+        assert value[0] == pytest.approx(weighted[name][0], rel=1e-12, abs=1e-12, nan_ok=True), name
+    if case == "ties":
+        assert sample.point["roc_auc"][0] == pytest.approx(sk.roc_auc_score(y, score), abs=TOLERANCE)
+        assert sample.point["pr_auc"][0] == pytest.approx(sk.average_precision_score(y, score), abs=TOLERANCE)
+
+
 def test_multiclass_resamples_equal_sklearn_on_the_repeated_rows():
     rng = np.random.default_rng(2)
     y = rng.choice(["a", "b", "c", "d"], 200, p=[0.5, 0.3, 0.15, 0.05])

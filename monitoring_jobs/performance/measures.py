@@ -14,6 +14,7 @@ misleading 0. Labels and outputs must not be null: the caller drops those rows f
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -74,30 +75,70 @@ class BinarySample(RowSample):
         self.is_positive = matches_label(y_true, positive_label)
         self.score = np.asarray(score, dtype=np.float64)
         self.size = self.score.size
-        positive = self.is_positive.astype(np.float64)
-        predicted = self.score >= threshold
-        # columns of W @ cells: TP, FP, TN, FN, positives, then the per-row log loss and squared error
+        self.threshold, self.bins = threshold, bins
+
+    def _probability(self) -> np.ndarray:
+        return np.clip(np.nan_to_num(self.score, posinf=1.0, neginf=0.0), 0.0, 1.0)
+
+    def _row_losses(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's log loss and squared error."""
         clipped = np.clip(self.score, EPS, 1.0 - EPS)
         with np.errstate(invalid="ignore", over="ignore"):
             loss = -np.where(self.is_positive, np.log(clipped), np.log1p(-clipped))
-            squared = (self.score - positive) ** 2
-        self._cells = np.column_stack([
+            squared = (self.score - self.is_positive) ** 2
+        return loss, squared
+
+    def _score_bins(self, probability: np.ndarray) -> np.ndarray:
+        """Each row's calibration bin (scikit-learn's ``calibration_curve`` edges), as small integers."""
+        edges = np.linspace(0.0, 1.0, self.bins + 1)
+        return np.searchsorted(edges[1:-1], probability).astype(np.min_scalar_type(self.bins))
+
+    @functools.cached_property
+    def _weighted(self) -> SimpleNamespace:
+        """What any weighting needs: per-row cells for ``W @ cells`` and the orders that group rows by score
+        and by calibration bin. Built only for weightings other than the point (the bootstrap's resamples)."""
+        positive = self.is_positive.astype(np.float64)
+        predicted = self.score >= self.threshold
+        loss, squared = self._row_losses()
+        # columns of W @ cells: TP, FP, TN, FN, positives, then the per-row log loss and squared error
+        cells = np.column_stack([
             self.is_positive & predicted, ~self.is_positive & predicted, ~self.is_positive & ~predicted,
             self.is_positive & ~predicted, positive, loss, squared]).astype(np.float64)
-        # Rows of equal score are summed as a group, and with whole-number weights (ones, bootstrap counts) the
-        # sums are exact in any order: numpy's unstable sort (vectorised) is 3x faster than a stable one at 5M.
-        self._order = np.argsort(self.score)
-        ordered = self.score[self._order]
-        self._group_starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if self.size else ordered
-        probability = np.clip(np.nan_to_num(self.score, posinf=1.0, neginf=0.0), 0.0, 1.0)
-        edges = np.linspace(0.0, 1.0, bins + 1)
+        # Rows of equal score are summed as a group, and with whole-number weights (bootstrap counts) the sums
+        # are exact in any order: numpy's unstable sort (vectorised) is 3x faster than a stable one.
+        order = np.argsort(self.score)
+        ordered = self.score[order]
+        group_starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if self.size else ordered
+        probability = self._probability()
         # rows grouped by score bin, so a bin's calibration gap is one segment sum (no rows x bins matrix)
-        bin_of_row = np.searchsorted(edges[1:-1], probability).astype(np.min_scalar_type(bins))
-        self._bin_order = np.argsort(bin_of_row, kind="stable")  # small integers: a radix sort
-        ordered_bins = bin_of_row[self._bin_order]
-        self._bin_starts = np.flatnonzero(np.r_[True, ordered_bins[1:] != ordered_bins[:-1]]) if self.size \
-            else ordered_bins
-        self._ordered_gap = (positive - probability)[self._bin_order]
+        bin_of_row = self._score_bins(probability)
+        bin_order = np.argsort(bin_of_row, kind="stable")  # small integers: a radix sort
+        ordered_bins = bin_of_row[bin_order]
+        bin_starts = np.flatnonzero(np.r_[True, ordered_bins[1:] != ordered_bins[:-1]]) if self.size else ordered_bins
+        return SimpleNamespace(cells=cells, order=order, group_starts=group_starts, bin_order=bin_order,
+                               bin_starts=bin_starts, ordered_gap=(positive - probability)[bin_order])
+
+    @functools.cached_property
+    def point(self) -> dict[str, np.ndarray]:
+        """The measures of the rows as they are, by counting instead of weighting: the ranking comes from each
+        class's scores sorted on their own (no argsort, no rows x cells matrix), the calibration gaps from one
+        bincount. Equal to ``measures(unit_weights(size))`` up to the order of float additions."""
+        if not self.size:
+            return self.measures(unit_weights(0))
+        positive = self.is_positive
+        predicted = self.score >= self.threshold
+        positives = int(np.count_nonzero(positive))
+        negatives = self.size - positives
+        tp = np.count_nonzero(positive & predicted)
+        fp = np.count_nonzero(predicted) - tp
+        tn, fn = negatives - fp, positives - tp
+        loss, squared = self._row_losses()
+        probability = self._probability()
+        gaps = np.bincount(self._score_bins(probability), weights=positive - probability, minlength=self.bins)
+        roc_auc, pr_auc = _ranking_by_class(np.sort(self.score[positive]), np.sort(self.score[~positive]))
+        one = functools.partial(np.full, 1, dtype=np.float64)
+        return self._figures(*(one(count) for count in (tp, fp, tn, fn, self.size)), one(roc_auc), one(pr_auc),
+                             one(loss.sum()), one(squared.sum()), one(np.abs(gaps).sum()))
 
     def measures(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         weights = np.atleast_2d(weights)
@@ -105,12 +146,18 @@ class BinarySample(RowSample):
             empty = np.full(weights.shape[0], NAN)
             return {name: empty for name in ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1",
                                              "log_loss", "brier_score", "ece", *CONFUSION_COUNTS)}
-        tp, fp, tn, fn, positives, loss, squared = (weights @ self._cells).T
+        weighted = self._weighted
+        tp, fp, tn, fn, positives, loss, squared = (weights @ weighted.cells).T
         total = weights.sum(axis=1)
         roc_auc, pr_auc = self._ranking(weights, positives, total - positives)
         with np.errstate(invalid="ignore"):  # an infinite score times a zero weight
-            gaps = np.add.reduceat(weights[:, self._bin_order] * self._ordered_gap, self._bin_starts, axis=1)
+            gaps = np.add.reduceat(weights[:, weighted.bin_order] * weighted.ordered_gap, weighted.bin_starts, axis=1)
             ece = np.abs(gaps).sum(axis=1)
+        return self._figures(tp, fp, tn, fn, total, roc_auc, pr_auc, loss, squared, ece)
+
+    @staticmethod
+    def _figures(tp, fp, tn, fn, total, roc_auc, pr_auc, loss, squared, ece) -> dict[str, np.ndarray]:
+        """The measures from a weighting's sums (one value per weighting in each array)."""
         return {
             "roc_auc": roc_auc,
             "pr_auc": pr_auc,
@@ -127,10 +174,11 @@ class BinarySample(RowSample):
     def _ranking(self, weights: np.ndarray, positives: np.ndarray,
                  negatives: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """ROC AUC and average precision from the weight of each class at each distinct score."""
-        ordered = weights[:, self._order]
-        is_positive = self.is_positive[self._order]
-        group_positive = np.add.reduceat(np.where(is_positive, ordered, 0.0), self._group_starts, axis=1)
-        group_negative = np.add.reduceat(np.where(is_positive, 0.0, ordered), self._group_starts, axis=1)
+        order, starts = self._weighted.order, self._weighted.group_starts
+        ordered = weights[:, order]
+        is_positive = self.is_positive[order]
+        group_positive = np.add.reduceat(np.where(is_positive, ordered, 0.0), starts, axis=1)
+        group_negative = np.add.reduceat(np.where(is_positive, 0.0, ordered), starts, axis=1)
         negatives_below = np.cumsum(group_negative, axis=1) - group_negative
         pairs = (group_positive * (negatives_below + 0.5 * group_negative)).sum(axis=1)
         roc_auc = np.where((positives > 0) & (negatives > 0), _divide(pairs, positives * negatives), NAN)
@@ -140,6 +188,22 @@ class BinarySample(RowSample):
         gained = group_positive[:, ::-1]
         precision_gain = np.where(gained > 0, gained * _divide(found, flagged), 0.0)
         return roc_auc, _divide(precision_gain.sum(axis=1), positives)
+
+
+def _ranking_by_class(positive_scores: np.ndarray, negative_scores: np.ndarray) -> tuple[float, float]:
+    """ROC AUC and average precision from each class's sorted scores: for every distinct positive score, the
+    negatives below and equal to it (Mann-Whitney pairs) and the rows at or above it (precision there)."""
+    positives, negatives = positive_scores.size, negative_scores.size
+    if not positives:
+        return NAN, NAN
+    first = np.flatnonzero(np.r_[True, positive_scores[1:] != positive_scores[:-1]])
+    values, counts = positive_scores[first], np.diff(np.r_[first, positives])
+    below = np.searchsorted(negative_scores, values, side="left")
+    equal = np.searchsorted(negative_scores, values, side="right") - below
+    roc_auc = float((counts * (below + 0.5 * equal)).sum()) / (positives * negatives) if negatives else NAN
+    found = positives - first  # positives scored at or above each value
+    average_precision = float((counts * (found / (found + negatives - below))).sum()) / positives
+    return roc_auc, average_precision
 
 
 class MulticlassSample(RowSample):
