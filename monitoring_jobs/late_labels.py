@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.metrics import Metric
 from monitoring_jobs.performance.labels import LABELED_AT
 from monitoring_jobs.pipeline import Workspace, blocking_checks
-from monitoring_jobs.storage import FileInfo, StorageError, shared_text_codes, write_atomic
+from monitoring_jobs.storage import FileInfo, StorageError, write_atomic
 from monitoring_jobs.validation.display import EXAMPLE_LIMIT, names
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -117,15 +118,12 @@ def match_arrival(labels: pd.DataFrame, monitor: MonitorConfig, days: dict[dt.da
     joined = [column for column in (request_id, monitor.columns.label, LABELED_AT) if column in labels.columns]
     keys = labels[request_id].astype("string")
     present = keys.notna().to_numpy()
+    arrow_keys = pa.array(keys, pa.string())
     matched = np.zeros(len(labels), dtype=bool)
     digests = {}
-    days = sorted(days.items())
-    key_codes, *day_codes = shared_text_codes(keys, *(ids for _, ids in days))
-    code_count = max(int(codes.max(initial=0)) for codes in (key_codes, *day_codes)) + 1
-    for (day, _), codes in zip(days, day_codes):
-        in_day = np.zeros(code_count, dtype=bool)
-        in_day[codes[codes >= 0]] = True
-        rows = present & in_day[key_codes]  # a null key's code -1 reads the last slot; ``present`` drops it
+    for day, ids in sorted(days.items()):
+        # Arrow's hash set: pandas' isin on Arrow-backed text compares one Python string at a time (6 s at 1M)
+        rows = present & pc.is_in(arrow_keys, value_set=ids).to_numpy(zero_copy_only=False)
         if rows.any():
             # categorize=False: the same hashes; factorizing millions of distinct ids first only doubles the work
             hashes = pd.util.hash_pandas_object(labels.loc[rows, joined], index=False, categorize=False).to_numpy()

@@ -1,14 +1,14 @@
 """Integer codes for text values (request ids, mostly): equal codes exactly where the texts are equal.
 
-Uniqueness of the day's request ids, resolving duplicate labels, joining labels to predictions and matching
-late labels to their day all come down to telling millions of short strings apart. A hash table over them
-(Arrow's ``dictionary_encode`` or ``index_in``, ``pd.factorize``) costs 0.4-0.6 us a string at 5M strings,
-almost all of it cache misses. Sorting 64-bit integers is far cheaper, so short texts are packed into
-machine words straight from Arrow's buffers, hashed, and grouped by sorting the hashes with each row's
-position in the low bits; every group is then checked word by word against its first member, and the few
-groups whose texts differ (hash collisions) are split by Arrow's exact hash table. Longer texts go to
-Arrow's hash table directly. Either way a code means exactly one text.
-"""
+The uniqueness check of the day's request ids and the label join (resolving duplicate labels, then matching
+labels to rows) come down to telling millions of short strings apart. A hash table over them (Arrow's
+``dictionary_encode`` and ``index_in``, ``pd.factorize``) costs about half a microsecond a string at 5M
+strings, mostly cache misses. Sorting 64-bit integers is cheaper, so short texts are packed into machine
+words straight from Arrow's buffers, hashed, and grouped by sorting the hashes with each row's position in
+the low bits; neighbours in a group are then compared word by word, and the rare groups whose texts differ
+(hash collisions) are split by Arrow's exact hash table. Longer texts go to Arrow's hash table directly.
+Either way a code means exactly one text. (A plain membership test, such as late labels against a day's
+ids, stays with Arrow's ``is_in``: one hash table over one side is cheaper than sorting both.)"""
 
 from __future__ import annotations
 
