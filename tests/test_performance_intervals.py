@@ -47,10 +47,14 @@ def test_resample_weights_are_draw_counts_of_every_row():
     assert counts.shape == (7, 50) and (counts.sum(axis=1) == 50).all() and (counts == np.round(counts)).all()
 
 
-def test_binary_resamples_equal_sklearn_on_the_repeated_rows():
+@pytest.mark.parametrize("scores", ["tied", "distinct"])
+def test_binary_resamples_equal_sklearn_on_the_repeated_rows(scores):
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 300)
-    score = np.round(np.clip(0.3 * y + rng.uniform(0, 0.7, 300), 0, 1), 2)  # ties
+    score = np.clip(0.3 * y + rng.uniform(0, 0.7, 300), 0, 1)
+    if scores == "tied":
+        score = np.round(score, 2)
+    assert (np.unique(score).size == score.size) == (scores == "distinct")
     sample = BinarySample(y, score, threshold=0.5, positive_label=1, bins=10)
     counts = draw_counts(rng, 300)
     measures = sample.measures(counts)

@@ -176,9 +176,12 @@ class BinarySample(RowSample):
         """ROC AUC and average precision from the weight of each class at each distinct score."""
         order, starts = self._weighted.order, self._weighted.group_starts
         ordered = weights[:, order]
-        is_positive = self.is_positive[order]
-        group_positive = np.add.reduceat(np.where(is_positive, ordered, 0.0), starts, axis=1)
-        group_negative = np.add.reduceat(np.where(is_positive, 0.0, ordered), starts, axis=1)
+        positive_weight = ordered * self.is_positive[order]
+        if starts.size == self.size:  # every score distinct: each row is its own group
+            group_positive, group_negative = positive_weight, ordered - positive_weight
+        else:
+            group_positive = np.add.reduceat(positive_weight, starts, axis=1)
+            group_negative = np.add.reduceat(ordered, starts, axis=1) - group_positive
         negatives_below = np.cumsum(group_negative, axis=1) - group_negative
         pairs = (group_positive * (negatives_below + 0.5 * group_negative)).sum(axis=1)
         roc_auc = np.where((positives > 0) & (negatives > 0), _divide(pairs, positives * negatives), NAN)
