@@ -662,3 +662,13 @@ def test_distribution_chart_shares_are_numpys_histogram_with_the_tails_folded_in
     expected = np.histogram(clipped, bins=edges)[0] / values.size
     assert charts.histogram_shares(values, edges).tolist() == expected.tolist()
     assert charts.histogram_shares(values, edges).sum() == pytest.approx(1.0)
+
+
+def test_distribution_chart_bins_of_a_large_sample_span_its_central_99_percent():
+    """Beyond ``EDGE_SAMPLE`` values the bin bounds come from evenly spaced values: still at the 0.5 % and
+    99.5 % ranks of the whole sample, to within a tenth of a percent of its rows."""
+    values = np.random.default_rng(6).lognormal(0, 1, 4 * charts.EDGE_SAMPLE + 3)
+    edges = charts._bin_edges(values)
+    assert edges.size == charts.HISTOGRAM_BINS + 1
+    ranks = [np.mean(values < edges[0]), np.mean(values < edges[-1])]
+    assert ranks == pytest.approx([0.005, 0.995], abs=0.001)
