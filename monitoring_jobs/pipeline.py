@@ -32,7 +32,7 @@ from monitoring_jobs.profiles import (
     save_profile,
 )
 from monitoring_jobs.profiles import load_reference as merge_stored_profiles
-from monitoring_jobs.storage import DataNotFoundError, FileInfo, ObjectStore, write_atomic
+from monitoring_jobs.storage import DataNotFoundError, FileInfo, ObjectStore, ParquetColumns, write_atomic
 
 
 class PipelineError(RuntimeError):
@@ -188,6 +188,16 @@ def read_validated_snapshot(workspace: Workspace, monitor: MonitorConfig, day: d
         _remember_snapshot(path, frame)
     # A shallow copy: pandas' copy-on-write keeps one stage's changes out of the frame the next stage gets.
     return frame.copy(deep=False)
+
+
+def validated_snapshot_columns(workspace: Workspace, monitor: MonitorConfig,
+                               day: dt.date) -> pd.DataFrame | ParquetColumns:
+    """The day's validated rows for work that goes a column at a time: the rows kept in memory when this process
+    wrote or read the snapshot (as ``read_validated_snapshot``), else the file, read one column at a time when
+    asked, so a large day is never held whole for it."""
+    path = validated_snapshot_path(workspace, monitor, day)
+    frame = _last_snapshot.get(snapshot_key(path))
+    return ParquetColumns(path) if frame is None else frame.copy(deep=False)
 
 
 # --- reference ----------------------------------------------------------------------------------

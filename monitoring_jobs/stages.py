@@ -38,6 +38,7 @@ from monitoring_jobs.pipeline import (
     save_outcomes,
     snapshot_key,
     store_day_profile,
+    validated_snapshot_columns,
     validated_snapshot_path,
     write_snapshot,
 )
@@ -142,7 +143,7 @@ def publish_blocked_day(workspace: Workspace, monitor: MonitorConfig, day: dt.da
 def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:
     """``feature_drift`` fails when a feature drifted or the multivariate reconstruction error left its
     band; ``prediction_drift`` when the model output drifted. Label drift is a judged figure of its own."""
-    current = ParquetColumns(validated_snapshot_path(workspace, monitor, day))  # a column at a time: days can be large
+    current = validated_snapshot_columns(workspace, monitor, day)
     reference, described = load_drift_reference(workspace, monitor, day)
     severity = monitor.drift.severity.value
     if reference is None:
@@ -179,7 +180,7 @@ def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> S
 
 
 def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, reference: pd.DataFrame | DayProfile,
-                 current: ParquetColumns) -> tuple[DriftLabels | None, str]:
+                 current: pd.DataFrame | ParquetColumns) -> tuple[DriftLabels | None, str]:
     """The labels label drift compares: the reference's label column against the labels of the day's requests
     that have arrived so far (at least ``performance.min_labels``), or why it is not judged."""
     label = monitor.columns.label

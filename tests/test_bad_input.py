@@ -313,3 +313,42 @@ def test_the_snapshot_later_stages_take_from_memory_is_what_reading_the_file_giv
         kept = pipeline.read_validated_snapshot(workspace, monitor, START)
     pd.testing.assert_frame_equal(kept, read_back, check_exact=True)
     pd.testing.assert_frame_equal(kept, frame.assign(ints_as_objects=kept["ints_as_objects"]), check_exact=True)
+
+
+def test_drift_from_the_snapshot_kept_in_memory_equals_drift_from_the_file(tmp_path, monkeypatch):
+    """The drift stage takes the rows ingest kept in memory instead of reading the file a column at a time: the
+    same figures for every feature, the model output and the multivariate error (text, nulls, few values)."""
+    from monitoring_jobs import pipeline
+    from monitoring_jobs.drift.engine import compute_drift
+    from monitoring_jobs.storage import ObjectStore, ParquetColumns
+    from tests.helpers import build_monitor
+
+    workspace = pipeline.Workspace(ObjectStore(tmp_path), MetricStore(f"sqlite:///{tmp_path / 'm.db'}"),
+                                   tmp_path / "reports", tmp_path / "state")
+    monitor = build_monitor(columns={"numeric_features": ["x1", "x2", "few"], "categorical_features": ["segment"],
+                                     "request_id": "request_id"},
+                            drift={"multivariate": {"enabled": True}})
+
+    def with_awkward_values(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        frame = frame.assign(few=rng.integers(0, 3, len(frame)).astype(float))
+        frame.loc[rng.random(len(frame)) < 0.05, ["x2", "segment"]] = None
+        return frame
+
+    reference = with_awkward_values(clean_day(START, rows=3000, seed=7), 1)
+    day = START + dt.timedelta(days=1)
+    current = with_awkward_values(clean_day(day, rows=2500).assign(x1=lambda f: f["x1"] + 3), 2)
+    path = pipeline.write_snapshot(workspace, monitor, day, current)
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.pq, "read_table", lambda *args, **kwargs: pytest.fail("read the file again"))
+        kept = pipeline.validated_snapshot_columns(workspace, monitor, day)
+    assert isinstance(kept, pd.DataFrame)
+    from_memory = compute_drift(reference, kept, monitor).metrics(monitor.drift.severity)
+    from_file = compute_drift(reference, ParquetColumns(path), monitor).metrics(monitor.drift.severity)
+    assert [(m.metric, m.feature) for m in from_memory] == [(m.metric, m.feature) for m in from_file]
+    assert any(m.metric == "multivariate_reconstruction_error" and m.value == m.value for m in from_memory)
+    for memory, file in zip(from_memory, from_file, strict=True):
+        assert memory.value == pytest.approx(file.value, rel=1e-12, nan_ok=True), (memory.metric, memory.feature)
+        assert (memory.status, memory.detail) == (file.status, file.detail)
+    pipeline._last_snapshot.clear()  # another process: the file, a column at a time
+    assert isinstance(pipeline.validated_snapshot_columns(workspace, monitor, day), ParquetColumns)
