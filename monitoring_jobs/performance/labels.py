@@ -88,15 +88,13 @@ def join_labels(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: M
     present = labels[labels[request_id].notna() & labels[label].notna()]
     if LABELED_AT in present.columns:
         present = present.sort_values(LABELED_AT, kind="stable", na_position="first")
-    # one code per distinct id across both sides: duplicates are found and rows matched among integers
+    # one code per distinct id across both sides: duplicates are resolved and rows matched among integers
     label_codes, row_codes = shared_text_codes(present[request_id].astype("string"),
                                                inference[request_id].astype("string"))
-    latest = ~pd.Series(label_codes).duplicated(keep="last").to_numpy()
-    label_of_code = np.full(max(label_codes.max(initial=0), row_codes.max(initial=0)) + 1, -1, dtype=np.int64)
-    label_of_code[label_codes[latest]] = np.arange(int(latest.sum()))
-    positions = np.where(row_codes >= 0, label_of_code[row_codes], -1)
-    label_values = pd.Series(present[label].to_numpy()[latest])
-    joined_labels = label_values.reindex(positions).to_numpy()  # position -1 is absent: NaN
+    latest_label = np.full(max(label_codes.max(initial=0), row_codes.max(initial=0)) + 1, -1, dtype=np.int64)
+    np.maximum.at(latest_label, label_codes, np.arange(label_codes.size))  # the last label row of each id
+    positions = np.where(row_codes >= 0, latest_label[row_codes], -1)
+    joined_labels = pd.Series(present[label].to_numpy()).reindex(positions).to_numpy()  # position -1 is absent: NaN
     frame = inference.assign(**{label: joined_labels})
     predicted_rows, labeled_rows, coverage = label_coverage(frame[output], frame[label])
     return LabelJoin(
@@ -106,6 +104,6 @@ def join_labels(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: M
         predicted_rows=predicted_rows,
         labeled_rows=labeled_rows,
         coverage=coverage,
-        duplicate_labels=int(len(present) - latest.sum()),
+        duplicate_labels=int(len(present) - np.count_nonzero(latest_label >= 0)),
         null_labels=int(len(labels) - len(present)),
     )
