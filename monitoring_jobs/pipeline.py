@@ -231,15 +231,16 @@ def profile_inference_day(frame: pd.DataFrame, monitor: MonitorConfig, day: dt.d
                        kll_k=PROFILE_KLL_K, sample=[monitor.columns.timestamp, *kinds])
 
 
-def store_day_profile(workspace: Workspace, monitor: MonitorConfig, day: dt.date, frame: pd.DataFrame, *,
-                      blocked: bool) -> Path | None:
-    """Keep the profile of a day that passed validation (a re-run replaces it); remove a blocked day's, so
-    no rolling reference includes rows that failed an ERROR check."""
+def store_day_profile(workspace: Workspace, monitor: MonitorConfig, day: dt.date,
+                      profile: DayProfile | None) -> Path | None:
+    """Keep the profile (``profile_inference_day``) of a day that passed validation (a re-run replaces it);
+    given None for a day blocked by a failed ERROR check, remove its profile, so no rolling reference includes
+    rows that failed it."""
     path = profile_path(workspace.state_dir, monitor.name, day)
-    if blocked:
+    if profile is None:
         path.unlink(missing_ok=True)
         return None
-    return save_profile(path, profile_inference_day(frame, monitor, day))
+    return save_profile(path, profile)
 
 
 def load_rolling_reference(workspace: Workspace, monitor: MonitorConfig,

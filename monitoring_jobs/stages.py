@@ -6,9 +6,12 @@ snapshot and return their metrics, check outcomes and figures worth showing besi
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -32,6 +35,7 @@ from monitoring_jobs.pipeline import (
     load_drift_reference,
     load_reference,
     metric_check,
+    profile_inference_day,
     publish_day,
     read_inference,
     read_validated_snapshot,
@@ -114,17 +118,24 @@ def ingest_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, sui
         naive_timestamp_rows=ingested.naive_timestamp_rows,
         report_url=f"{report}#data-quality",
     )
-    outcomes = validate_day(ingested.frame, monitor, context)
-    if missing is not None:
-        outcomes = [CheckOutcome("volume", False, monitor.validation.severity_of("volume").value, str(missing),
-                                 {"row_count": 0, "failing_share": 1.0, "report": context.report_url})
-                    if o.name == "volume" else o for o in outcomes]
-    write_snapshot(workspace, monitor, day, ingested.frame)
-    workspace.metrics.replace_day(monitor.name, day, outcomes_to_metrics(outcomes), run_id=run_id,
-                                  areas=["validation"])
-    save_outcomes(workspace, monitor.name, day, "ingest", outcomes)
-    result = IngestResult(ingested, outcomes)
-    store_day_profile(workspace, monitor, day, ingested.frame, blocked=bool(result.blocking))
+    # The profile is computed while the day is validated, and the snapshot written while the results are
+    # stored: sorting, hashing and parquet encoding release the GIL, so the second core takes half the work
+    # (6-7 s of a 5M-row day's 11). Each worker gets its own shallow copy of the frame, which nothing changes.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        profile = pool.submit(profile_inference_day, ingested.frame.copy(deep=False), monitor, day)
+        outcomes = validate_day(ingested.frame, monitor, context)
+        if missing is not None:
+            outcomes = [CheckOutcome("volume", False, monitor.validation.severity_of("volume").value, str(missing),
+                                     {"row_count": 0, "failing_share": 1.0, "report": context.report_url})
+                        if o.name == "volume" else o for o in outcomes]
+        written = pool.submit(write_snapshot, workspace, monitor, day, ingested.frame.copy(deep=False))
+        workspace.metrics.replace_day(monitor.name, day, outcomes_to_metrics(outcomes), run_id=run_id,
+                                      areas=["validation"])
+        save_outcomes(workspace, monitor.name, day, "ingest", outcomes)
+        result = IngestResult(ingested, outcomes)
+        written.result()
+        # a blocked day's profile is not kept (nor its failure to build one raised): its rows failed a check
+        store_day_profile(workspace, monitor, day, None if result.blocking else profile.result())
     return result
 
 
@@ -200,6 +211,7 @@ def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, ref
 
 
 _last_label_join: dict[tuple, LabelJoin] = {}
+_label_join_lock = threading.Lock()  # drift and performance run side by side in run_day: one joins, one waits
 
 
 def day_label_join(workspace: Workspace, monitor: MonitorConfig, day: dt.date, current: pd.DataFrame | ParquetColumns,
@@ -211,13 +223,14 @@ def day_label_join(workspace: Workspace, monitor: MonitorConfig, day: dt.date, c
     names = [monitor.columns.request_id, output_column(monitor)]
     key = (snapshot_key(validated_snapshot_path(workspace, monitor, day)),
            tuple(sorted(labels.read.arrivals.items())), *names, monitor.columns.label, monitor.task)
-    joined = _last_label_join.get(key)
-    if joined is None:
-        rows = current.frame(names) if isinstance(current, ParquetColumns) else current[
-            [name for name in names if name in current.columns]]
-        joined = join_labels(rows, labels.frame, monitor)
-        _last_label_join.clear()
-        _last_label_join[key] = joined
+    with _label_join_lock:
+        joined = _last_label_join.get(key)
+        if joined is None:
+            rows = current.frame(names) if isinstance(current, ParquetColumns) else current[
+                [name for name in names if name in current.columns]]
+            joined = join_labels(rows, labels.frame, monitor)
+            _last_label_join.clear()
+            _last_label_join[key] = joined
     return joined
 
 
@@ -325,6 +338,11 @@ def run_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, suite: P
     ingested = ingest_stage(workspace, monitor, day, suite, run_id)
     if ingested.blocking:
         return publish_blocked_day(workspace, monitor, day, ingested, run_id)
-    for area, stage in STAGES.items():
-        record_stage(workspace, monitor, day, area, stage(workspace, monitor, day), run_id)
+    # The metric stages read the same snapshot and write nothing another stage reads; they run side by side (most
+    # of their work is numpy and Arrow, which release the GIL, so a day uses both cores) and are recorded in order.
+    with ThreadPoolExecutor(max_workers=len(STAGES)) as pool:
+        results = {area: pool.submit(contextvars.copy_context().run, stage, workspace, monitor, day)
+                   for area, stage in STAGES.items()}
+        for area, result in results.items():
+            record_stage(workspace, monitor, day, area, result.result(), run_id)
     return publish_stage(workspace, monitor, day, run_id)
