@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from monitoring_jobs.drift.stats import bin_counts, first_distinct_sorted
+from monitoring_jobs.drift.stats import bin_counts
 
 FORMAT = "monitoring-jobs/day-profile"
 VERSION = 1
@@ -92,12 +92,12 @@ class Moments:
     maximum: float | None = None
 
     @classmethod
-    def of(cls, finite_sorted: np.ndarray) -> Moments:
-        if not finite_sorted.size:
+    def of(cls, finite: np.ndarray) -> Moments:
+        if not finite.size:
             return cls()
-        mean = float(np.mean(finite_sorted))
-        return cls(int(finite_sorted.size), mean, float(np.sum((finite_sorted - mean) ** 2)),
-                   float(finite_sorted[0]), float(finite_sorted[-1]))
+        mean = float(np.mean(finite))
+        return cls(int(finite.size), mean, float(np.sum((finite - mean) ** 2)), float(finite.min()),
+                   float(finite.max()))
 
     @property
     def std(self) -> float:
@@ -322,32 +322,50 @@ def profile_numeric(values, *, k: int = DEFAULT_KLL_K, bin_edges: Sequence[float
                     max_distinct: int = MAX_EXACT_NUMERIC_VALUES) -> NumericProfile:
     """Profile one numeric column (any array-like; text that is not a number is counted, not dropped)."""
     numbers, not_numbers = numeric_values(values)
-    present = np.sort(numbers[~np.isnan(numbers)])
-    negative = int(np.searchsorted(present, -np.inf, side="right"))
-    positive = int(present.size - np.searchsorted(present, np.inf, side="left"))
-    finite = present[negative:present.size - positive]
+    missing = np.isnan(numbers)
+    finite = numbers[np.isfinite(numbers)]
+    negative = int(np.count_nonzero(numbers == -np.inf))
     sketch = datasketches.kll_doubles_sketch(k)
     if finite.size:
         sketch.update(finite)
-    # ``finite`` is sorted: a few binary searches tell its distinct values, without sorting it again
-    distinct = first_distinct_sorted(finite, max_distinct + 1)
-    counts = np.searchsorted(finite, distinct, side="right") - np.searchsorted(finite, distinct, side="left")
     histogram = None
     if bin_edges is not None:
         edges = check_bin_edges(bin_edges)
-        histogram = Histogram(edges, tuple(bin_counts(present, np.asarray(edges)).tolist()))
+        histogram = Histogram(edges, tuple(bin_counts(numbers[~missing], np.asarray(edges)).tolist()))
+    nulls = int(np.count_nonzero(missing))
     return NumericProfile(
         rows=int(numbers.size),
-        nulls=int(numbers.size - present.size - not_numbers),
+        nulls=nulls - not_numbers,
         not_numbers=not_numbers,
         negative_infinities=negative,
-        positive_infinities=positive,
+        positive_infinities=int(numbers.size - nulls - finite.size - negative),
         moments=Moments.of(finite),
         sketch=sketch,
-        value_counts=dict(zip(distinct.tolist(), counts.tolist())) if distinct.size <= max_distinct else None,
+        value_counts=few_value_counts(finite, max_distinct),
         max_distinct=max_distinct,
         histogram=histogram,
     )
+
+
+_DISTINCT_PREFIX = 4096
+
+
+def few_value_counts(values: np.ndarray, max_distinct: int) -> dict[float, int] | None:
+    """How often each distinct value occurs, ascending, while there are at most ``max_distinct``; else None.
+
+    Never sorts the values (a third of a second per 5M, most of a day's profile): the distinct values of a
+    prefix are the candidates, every value is matched to them by binary search, and the values that match none
+    add their own prefix's distinct values, until all match or there are too many (a column of millions of
+    distinct values says so in its first few thousand)."""
+    candidates, rest = np.empty(0, dtype=values.dtype), values
+    while rest.size:
+        candidates = np.union1d(candidates, rest[:_DISTINCT_PREFIX])
+        if candidates.size > max_distinct:
+            return None
+        nearest = np.minimum(np.searchsorted(candidates, rest), candidates.size - 1)
+        rest = rest[candidates[nearest] != rest]
+    counts = np.bincount(np.searchsorted(candidates, values), minlength=candidates.size)
+    return dict(zip(candidates.tolist(), counts.tolist()))
 
 
 def category_key(value) -> str:
