@@ -350,21 +350,21 @@ def profile_numeric(values, *, k: int = DEFAULT_KLL_K, bin_edges: Sequence[float
 _DISTINCT_PREFIX = 4096
 
 
-def few_value_counts(values: np.ndarray, max_distinct: int) -> dict[float, int] | None:
-    """How often each distinct value occurs, ascending, while there are at most ``max_distinct``; else None.
+def few_value_counts(finite: np.ndarray, max_distinct: int) -> dict[float, int] | None:
+    """How often each distinct finite value occurs, ascending, while there are at most ``max_distinct``; else None.
 
     Never sorts the values (a third of a second per 5M, most of a day's profile): the distinct values of a
     prefix are the candidates, every value is matched to them by binary search, and the values that match none
     add their own prefix's distinct values, until all match or there are too many (a column of millions of
     distinct values says so in its first few thousand)."""
-    candidates, rest = np.empty(0, dtype=values.dtype), values
+    candidates, rest = np.empty(0, dtype=finite.dtype), finite
     while rest.size:
         candidates = np.union1d(candidates, rest[:_DISTINCT_PREFIX])
         if candidates.size > max_distinct:
             return None
         nearest = np.minimum(np.searchsorted(candidates, rest), candidates.size - 1)
         rest = rest[candidates[nearest] != rest]
-    counts = np.bincount(np.searchsorted(candidates, values), minlength=candidates.size)
+    counts = np.bincount(np.searchsorted(candidates, finite), minlength=candidates.size)
     return dict(zip(candidates.tolist(), counts.tolist()))
 
 
