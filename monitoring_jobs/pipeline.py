@@ -80,6 +80,10 @@ class Workspace:
         """CBPE's calibration fitted on one state of the model's reference file (see ``stages.cbpe_calibration``)."""
         return self.state_dir / "calibrations" / model / f"{key}.json"
 
+    def sorted_reference_dir(self, model: str) -> Path:
+        """The model's reference columns kept sorted, per state of its reference file (``stages.sorted_reference``)."""
+        return self.state_dir / "references" / model
+
     def labels_read_path(self, model: str, day: dt.date) -> Path:
         """What the day's last performance run read from the label partitions (see ``late_labels``)."""
         return self.state_dir / "labels" / model / f"{day.isoformat()}.json"

@@ -9,17 +9,20 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import json
+import shutil
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from monitoring_jobs.config import MonitorConfig, Severity, Task
 from monitoring_jobs.drift import DriftLabels, DriftReport, compute_drift
+from monitoring_jobs.drift.engine import SortedColumn, sorted_columns_read
 from monitoring_jobs.late_labels import DayLabels, digest, load_labels, save_labels_read
 from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import BUDGET_METRICS, compute_operations, cost_budget_check
@@ -162,7 +165,8 @@ def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> S
                    for name in ("feature_drift", "prediction_drift")]
         return StageResult([], skipped, {"reference": described})
     labels, label_note = drift_labels(workspace, monitor, day, reference, current)
-    report = compute_drift(reference, current, monitor, labels)
+    report = compute_drift(reference, current, monitor, labels, sorted_reference=sorted_reference(
+        workspace, monitor, reference) if isinstance(reference, pd.DataFrame) else None)
     drifted = report.drifted_features()
     multivariate = report.multivariate
     multivariate_text = "" if multivariate is None else (
@@ -247,6 +251,59 @@ def drift_table(report: DriftReport) -> str:
     return "\n".join(rows)
 
 
+def reference_file_state(workspace: Workspace, monitor: MonitorConfig) -> list[list]:
+    """Each file of the reference file's listing with its size and version (ETag or modification time): what
+    tells one state of the reference from another, so what is derived from it can be kept until it changes."""
+    uri = workspace.objects.resolve(monitor.reference.uri or "", model=monitor.name)
+    return [[info.path, info.size, info.version]
+            for info in workspace.objects.list_file_infos(uri, monitor.reference.format)]
+
+
+SORTED_REFERENCE_FORMAT = "sorted-reference-v1"
+
+
+def sorted_reference(workspace: Workspace, monitor: MonitorConfig, reference: pd.DataFrame) -> dict[str, SortedColumn]:
+    """The reference file's numeric drift columns sorted (``sorted_columns_read``), kept in the state folder per
+    state of the file (as ``.npy`` arrays and a manifest): the first day sorts and saves them, later days map the
+    saved arrays instead of sorting millions of values again (12 sorts, 4 s of CPU a day at 5M reference rows).
+    Only the current state is kept; a saved column that does not fit the rows read is sorted again."""
+    if monitor.reference.kind != "file":
+        return {}
+    names = [name for name in sorted_columns_read(monitor) if name in reference.columns]
+    if not names:
+        return {}
+    folder = workspace.sorted_reference_dir(monitor.name) / digest(reference_file_state(workspace, monitor)
+                                                                   + [SORTED_REFERENCE_FORMAT])
+    manifest_path = folder / "columns.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    found = {}
+    for name in names:
+        entry = manifest.get(name)
+        try:
+            column = SortedColumn(np.asarray(np.load(folder / entry["file"], mmap_mode="r")), entry["nulls"],
+                                  entry["not_numbers"])
+        except (TypeError, KeyError, OSError, ValueError):  # none saved, or damaged
+            continue
+        if column.values.ndim == 1 and column.values.size + column.nulls == len(reference):
+            found[name] = column
+    if len(found) == len(names):
+        return found
+    for name in names:
+        if name not in found:
+            found[name] = column = SortedColumn.of(reference[name])
+            file = f"{digest(name)}.npy"
+            write_atomic(folder / file, lambda handle, values=column.values: np.save(handle, values))
+            manifest[name] = {"file": file, "nulls": column.nulls, "not_numbers": column.not_numbers}
+    write_atomic(manifest_path, json.dumps(manifest, sort_keys=True, indent=1).encode())
+    for earlier in folder.parent.iterdir():
+        if earlier != folder and earlier.is_dir():
+            shutil.rmtree(earlier, ignore_errors=True)
+    return found
+
+
 def cbpe_calibration(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> Calibration | str:
     """The calibration CBPE estimates a binary classifier's performance with, or why there is none.
 
@@ -259,10 +316,8 @@ def cbpe_calibration(workspace: Workspace, monitor: MonitorConfig, day: dt.date)
     if monitor.reference.kind == "rolling":
         return ("no reference to calibrate on (a rolling reference is made of inference logs, "
                 "which carry no labels)")
-    uri = workspace.objects.resolve(monitor.reference.uri or "", model=monitor.name)
-    files = workspace.objects.list_file_infos(uri, monitor.reference.format)
     settings = monitor.performance
-    key = digest([[info.path, info.size, info.version] for info in files]
+    key = digest(reference_file_state(workspace, monitor)
                  + [monitor.columns.label, output_column(monitor), settings.positive_label, settings.min_labels])
     path = workspace.calibration_path(monitor.name, key)
     if path.exists():

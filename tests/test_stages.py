@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from monitoring_jobs import pipeline, stages
 from monitoring_jobs.config import load_monitors
 from monitoring_jobs.demo_data import INCIDENTS
+from monitoring_jobs.drift import compute_drift
+from monitoring_jobs.drift.engine import SortedColumn, sorted_columns_read
 from monitoring_jobs.metric_store import METRIC_TABLES, MetricStore
 from monitoring_jobs.pipeline import Workspace, load_outcomes
 from monitoring_jobs.profiles import NumericProfile, load_profile, profile_path
 from monitoring_jobs.storage import ObjectStore
 from monitoring_jobs.validation import load_suite
 from tests.conftest import MONITORS_DIR, SUITES_DIR
+from tests.helpers import build_monitor
 
 CREDIT = next(monitor for monitor in load_monitors(MONITORS_DIR) if monitor.name == "credit_default")
 
@@ -89,3 +95,92 @@ def test_run_day_stores_what_the_stages_store_one_after_another_in_fresh_process
     assert found["labels_read"] == expected["labels_read"]
     assert found["profile"] == expected["profile"]
     pd.testing.assert_frame_equal(found["profile_sample"], expected["profile_sample"])
+
+
+# --- the reference file's columns, sorted once per state of the file ------------------------------------------
+
+def same_drift(found, expected) -> None:
+    """Every drift figure, status and detail alike (NaN equal to NaN)."""
+    assert [(m.metric, m.feature) for m in found] == [(m.metric, m.feature) for m in expected]
+    for got, want in zip(found, expected, strict=True):
+        assert got.value == pytest.approx(want.value, rel=0, abs=0, nan_ok=True), (got.metric, got.feature)
+        assert (got.status, got.detail, got.threshold) == (want.status, want.detail, want.threshold)
+
+
+def test_drift_on_sorted_reference_columns_equals_drift_on_the_reference_rows():
+    """Nulls, infinities, text that is not a number, few values, a calibrated column (which reads rows) and the
+    model output: the same figures whether the reference's columns come sorted (read-only, as mapped from disk)
+    or as rows."""
+    rng = np.random.default_rng(5)
+    rows = 4000
+
+    def frame(shift: float) -> pd.DataFrame:
+        x = rng.normal(shift, 1, rows)
+        x[:40] = np.nan
+        x[40:43] = [np.inf, -np.inf, np.inf]
+        text = pd.Series(rng.normal(0, 1, rows).round(3).astype(str), dtype=object)
+        text[:25] = "not a number"
+        text[25:30] = None
+        return pd.DataFrame({"x": x, "text": text, "few": rng.integers(0, 4, rows).astype(float),
+                             "calibrated": rng.gamma(2, 1 + shift, rows), "score": rng.uniform(0, 1, rows),
+                             "ts": pd.date_range("2026-10-01", periods=rows, freq="min", tz="UTC")})
+
+    monitor = build_monitor(columns={"numeric_features": ["x", "text", "few", "calibrated"], "timestamp": "ts"},
+                            drift={"features": {"calibrated": {"calibrate": True}}, "multivariate": {"enabled": True}})
+    reference, current = frame(0.0), frame(0.3)
+    assert sorted_columns_read(monitor) == ["x", "text", "few", "score"]
+    prepared = {name: SortedColumn.of(reference[name]) for name in sorted_columns_read(monitor)}
+    for column in prepared.values():
+        column.values.flags.writeable = False
+    assert prepared["text"].not_numbers == 25 and prepared["text"].nulls == 30
+    assert list(prepared["x"].values) == sorted(reference["x"].dropna())
+    with_sorted = compute_drift(reference, current, monitor, sorted_reference=prepared)
+    same_drift(with_sorted.metrics(monitor.drift.severity),
+               compute_drift(reference, current, monitor).metrics(monitor.drift.severity))
+    with pytest.raises(ValueError, match="calibrated column needs the reference's rows"):
+        compute_drift(reference, current, monitor, sorted_reference={"calibrated": SortedColumn.of(reference["x"])})
+
+
+def test_the_reference_is_sorted_on_the_first_day_and_read_back_until_its_file_changes(demo_root, tmp_path,
+                                                                                        monkeypatch):
+    shutil.copytree(demo_root / "data" / CREDIT.name, tmp_path / "data" / "data" / CREDIT.name)
+    workspace = make_workspace(tmp_path / "data", tmp_path / "state")
+    spike = next(i for i in INCIDENTS if i.model == CREDIT.name and i.kind == "null_spike").first_day
+    day = spike - dt.timedelta(days=2)
+    assert not stages.ingest_stage(workspace, CREDIT, day, load_suite(SUITES_DIR / f"{CREDIT.name}.json")).blocking
+    kept = workspace.sorted_reference_dir(CREDIT.name)
+    reference_file = tmp_path / "data" / "data" / CREDIT.name / "reference" / "reference.parquet"
+
+    def drift_from_rows() -> list:
+        """The oracle: drift on the reference rows, nothing sorted in advance."""
+        reference, _ = pipeline.load_drift_reference(workspace, CREDIT, day)
+        labels, _ = stages.drift_labels(workspace, CREDIT, day, reference, pipeline.read_validated_snapshot(
+            workspace, CREDIT, day))
+        return compute_drift(reference, pipeline.read_validated_snapshot(workspace, CREDIT, day), CREDIT,
+                             labels).metrics(CREDIT.drift.severity)
+
+    def drift_stage() -> list:
+        forget_everything_in_memory()
+        return stages.drift_stage(workspace, CREDIT, day).metrics
+
+    first = drift_stage()
+    same_drift(first, drift_from_rows())
+    [state] = list(kept.iterdir())
+    manifest = json.loads((state / "columns.json").read_text())
+    assert sorted(manifest) == sorted(sorted_columns_read(CREDIT)) and len(manifest) >= 5
+
+    with monkeypatch.context() as patched:  # later days read the saved columns back
+        patched.setattr(SortedColumn, "of", classmethod(lambda cls, values: pytest.fail("sorted again")))
+        same_drift(drift_stage(), first)
+
+    damaged = state / manifest["age"]["file"]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    same_drift(drift_stage(), first)  # sorted again and saved whole
+    assert np.load(damaged).size + manifest["age"]["nulls"] == len(pd.read_parquet(reference_file))
+
+    table = pq.read_table(reference_file)
+    pq.write_table(table.slice(0, table.num_rows - 500), reference_file)  # a new state of the reference file
+    changed = drift_stage()
+    assert [path.name for path in kept.iterdir()] != [state.name] and len(list(kept.iterdir())) == 1
+    same_drift(changed, drift_from_rows())
+    assert any(m.detail != f.detail for m, f in zip(changed, first, strict=True))  # the shorter reference counts

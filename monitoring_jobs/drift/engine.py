@@ -221,13 +221,42 @@ def choose_method(kind: str, config: DriftConfig, reference_values: int, distinc
     return "wasserstein" if many_values else "jensenshannon"
 
 
+@dataclass(frozen=True)
+class SortedColumn:
+    """A numeric column reduced to what drift reads of it as a reference: its non-null values sorted (±inf
+    included), how many were null and how many were text that is not a number. A reference file's are the same
+    every day, so the pipeline keeps them (``pipeline.sorted_reference``) instead of sorting them again."""
+
+    values: np.ndarray
+    nulls: int
+    not_numbers: int
+
+    @classmethod
+    def of(cls, values: pd.Series) -> SortedColumn:
+        kept, nulls, not_numbers = _numeric_values(values)
+        return cls(_sorted_own(kept), nulls, not_numbers)
+
+
+def sorted_columns_read(monitor: MonitorConfig) -> list[str]:
+    """The numeric columns whose reference drift reads as a :class:`SortedColumn`: every numeric feature and
+    numeric model output, except those calibrated on the reference's days (they read each value's day)."""
+    config, columns = monitor.drift, monitor.columns
+    names = list(columns.numeric_features)
+    output, kind = output_column(monitor)
+    if output is not None and kind == "numeric":
+        names.append(output)
+    return [name for name in dict.fromkeys(names) if not _calibrates(config, name)]
+
+
 def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current: pd.DataFrame | ParquetColumns,
-                  monitor: MonitorConfig, labels: DriftLabels | None = None) -> DriftReport:
+                  monitor: MonitorConfig, labels: DriftLabels | None = None,
+                  sorted_reference: dict[str, SortedColumn] | None = None) -> DriftReport:
     """Compare every configured feature, the model output and (given ``labels``) the label with the reference:
     its rows, or a profile of them (see the module docstring for what a profile gives exactly).
 
     Rows given as ``ParquetColumns`` are read a column at a time as each column is judged, so a large day
-    never sits in memory whole (the multivariate error streams blocks of rows)."""
+    never sits in memory whole (the multivariate error streams blocks of rows). ``sorted_reference`` holds
+    reference columns already sorted (see ``sorted_columns_read``): those are not sorted again."""
     config = monitor.drift
     columns = monitor.columns
     profile = reference if isinstance(reference, DayProfile) else None
@@ -241,7 +270,9 @@ def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current
 
     def column_drift(name: str, kind: str, role: str = "feature") -> FeatureDrift:
         if profile is None:
-            return _column_drift(name, kind, reference.get(name), current.get(name), config, chunks, role)
+            prepared = (sorted_reference or {}).get(name) if kind == "numeric" else None
+            return _column_drift(name, kind, reference.get(name) if prepared is None else prepared,
+                                 current.get(name), config, chunks, role)
         return _column_drift(name, kind, profile.columns.get(name), current.get(name), config, chunks, role,
                              sample=None if rows is None else rows.get(name),
                              sample_complete=profile.sample_is_complete)
@@ -357,7 +388,8 @@ class _Samples:
                 yield self.reference_counts - counts, counts
 
 
-def _column_drift(name: str, kind: str, reference: pd.Series | NumericProfile | CategoricalProfile | None,
+def _column_drift(name: str, kind: str,
+                  reference: pd.Series | SortedColumn | NumericProfile | CategoricalProfile | None,
                   current: pd.Series | None, config: DriftConfig, chunks: ReferenceChunks | None,
                   role: str = "feature", sample: pd.Series | None = None, sample_complete: bool = False
                   ) -> FeatureDrift:
@@ -369,7 +401,7 @@ def _column_drift(name: str, kind: str, reference: pd.Series | NumericProfile | 
     calibrating = chunks is not None and _calibrates(config, name)
     chunk_labels = chunks.labels if calibrating else None
     from_rows = _numeric_samples if kind == "numeric" else _categorical_samples
-    if isinstance(reference, pd.Series):
+    if isinstance(reference, pd.Series | SortedColumn):
         prepared = calibration = from_rows(reference, current, chunk_labels)
     else:
         prepared = _profiled_samples(name, kind, reference, current, sample, sample_complete)
@@ -431,18 +463,22 @@ def _profile_precision(method: Method, samples: _Samples, error_bound: float) ->
     return "reference from stored profiles: its counts estimated from sketches (each share within the sketch's bound)"
 
 
-def _numeric_samples(reference: pd.Series, current: pd.Series, chunk_labels: np.ndarray | None):
-    reference_values, reference_nulls, reference_invalid = _numeric_values(reference)
+def _numeric_samples(reference: pd.Series | SortedColumn, current: pd.Series, chunk_labels: np.ndarray | None):
+    presorted = isinstance(reference, SortedColumn)
+    reference_values, reference_nulls, reference_invalid = (
+        (reference.values, reference.nulls, reference.not_numbers) if presorted else _numeric_values(reference))
     current_values, current_nulls, current_invalid = _numeric_values(current)
     empty = _empty_sides(reference_values.size, current_values.size)
     if empty:
         return empty
     reference_chunk = None
     if chunk_labels is not None:
+        if presorted:
+            raise ValueError("a calibrated column needs the reference's rows (each value's day), not its sorted values")
         labels = chunk_labels[~np.isnan(numeric_values(reference)[0])]
         order = np.argsort(reference_values, kind="stable")
         reference_values, reference_chunk = reference_values[order], labels[order]
-    else:
+    elif not presorted:
         reference_values = _sorted_own(reference_values)
     current_values = _sorted_own(current_values)
     distinct = _distinct_count_capped(reference_values, current_values, CATEGORICAL_LIKE_MAX_DISTINCT)
