@@ -225,7 +225,7 @@ def choose_method(kind: str, config: DriftConfig, reference_values: int, distinc
 class SortedColumn:
     """A numeric column reduced to what drift reads of it as a reference: its non-null values sorted (±inf
     included), how many were null and how many were text that is not a number. A reference file's are the same
-    every day, so the pipeline keeps them (``pipeline.sorted_reference``) instead of sorting them again."""
+    every day, so the drift stage keeps them (``stages.sorted_reference``) instead of sorting them again."""
 
     values: np.ndarray
     nulls: int
