@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from monitoring_jobs.config import MonitorConfig
+from monitoring_jobs.metric_store import MetricStore
 from monitoring_jobs.metrics import Metric
+from monitoring_jobs.pipeline import Workspace
+from monitoring_jobs.storage import ObjectStore
 
 
 def build_monitor(task: str = "binary_classification", *, columns: dict | None = None, **sections) -> MonitorConfig:
@@ -19,3 +24,11 @@ def build_monitor(task: str = "binary_classification", *, columns: dict | None =
 
 def by_key(metrics: list[Metric]) -> dict[tuple[str, str], Metric]:
     return {(m.metric, m.segment): m for m in metrics}
+
+
+def make_workspace(data_root: Path, state: Path) -> Workspace:
+    """A workspace reading files under ``data_root`` and keeping its metric store, reports and state in ``state``."""
+    metrics = MetricStore(f"sqlite:///{state / 'metrics.db'}")
+    metrics.ensure_schema()
+    return Workspace(objects=ObjectStore(data_root), metrics=metrics, reports_dir=state / "reports",
+                     state_dir=state / ".state")

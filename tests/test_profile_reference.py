@@ -24,7 +24,6 @@ from monitoring_jobs import pipeline, profiles
 from monitoring_jobs.config import load_monitors
 from monitoring_jobs.demo_data import DEMO_DAYS, DEMO_START, INCIDENTS
 from monitoring_jobs.drift import DriftLabels, compute_drift
-from monitoring_jobs.metric_store import MetricStore
 from monitoring_jobs.metrics import CheckOutcome
 from monitoring_jobs.pipeline import (
     Workspace,
@@ -40,19 +39,12 @@ from monitoring_jobs.stages import drift_stage, ingest_stage
 from monitoring_jobs.storage import ObjectStore
 from monitoring_jobs.validation import load_suite
 from tests.conftest import MONITORS_DIR, SUITES_DIR
-from tests.helpers import build_monitor
+from tests.helpers import build_monitor, make_workspace
 
 DAYS = [DEMO_START + dt.timedelta(days=offset) for offset in range(DEMO_DAYS)]
 MONITORS = {monitor.name: monitor for monitor in load_monitors(MONITORS_DIR)}
 HOUSE = MONITORS["house_price"]
 WINDOW = HOUSE.reference.window_days
-
-
-def make_workspace(data_root: Path, state: Path) -> Workspace:
-    metrics = MetricStore(f"sqlite:///{state / 'metrics.db'}")
-    metrics.ensure_schema()
-    return Workspace(objects=ObjectStore(data_root), metrics=metrics, reports_dir=state / "reports",
-                     state_dir=state / ".state")
 
 
 @dataclasses.dataclass(frozen=True)

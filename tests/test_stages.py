@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,22 +21,14 @@ from monitoring_jobs.config import load_monitors
 from monitoring_jobs.demo_data import INCIDENTS
 from monitoring_jobs.drift import compute_drift
 from monitoring_jobs.drift.engine import SortedColumn, sorted_columns_read
-from monitoring_jobs.metric_store import METRIC_TABLES, MetricStore
+from monitoring_jobs.metric_store import METRIC_TABLES
 from monitoring_jobs.pipeline import Workspace, load_outcomes
 from monitoring_jobs.profiles import NumericProfile, load_profile, profile_path
-from monitoring_jobs.storage import ObjectStore
 from monitoring_jobs.validation import load_suite
 from tests.conftest import MONITORS_DIR, SUITES_DIR
-from tests.helpers import build_monitor
+from tests.helpers import build_monitor, make_workspace
 
 CREDIT = next(monitor for monitor in load_monitors(MONITORS_DIR) if monitor.name == "credit_default")
-
-
-def make_workspace(data_root: Path, state: Path) -> Workspace:
-    metrics = MetricStore(f"sqlite:///{state / 'metrics.db'}")
-    metrics.ensure_schema()
-    return Workspace(objects=ObjectStore(data_root), metrics=metrics, reports_dir=state / "reports",
-                     state_dir=state / ".state")
 
 
 def forget_everything_in_memory() -> None:
