@@ -200,8 +200,14 @@ def validated_snapshot_columns(workspace: Workspace, monitor: MonitorConfig,
     wrote or read the snapshot (as ``read_validated_snapshot``), else the file, read one column at a time when
     asked, so a large day is never held whole for it."""
     path = validated_snapshot_path(workspace, monitor, day)
+    frame = kept_snapshot(path)
+    return ParquetColumns(path) if frame is None else frame
+
+
+def kept_snapshot(path: Path) -> pd.DataFrame | None:
+    """The snapshot at ``path`` when this process wrote or read it and the file is unchanged since, else None."""
     frame = _last_snapshot.get(snapshot_key(path))
-    return ParquetColumns(path) if frame is None else frame.copy(deep=False)
+    return None if frame is None else frame.copy(deep=False)
 
 
 # --- reference ----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ late_labels sensor re-running exactly the days whose labels changed (plain modul
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -17,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from monitoring_jobs import stages
+from monitoring_jobs import pipeline, stages
 from monitoring_jobs.config import load_monitors
 from monitoring_jobs.defs.monitors import build_definitions
 from monitoring_jobs.late_labels import (
@@ -26,6 +25,7 @@ from monitoring_jobs.late_labels import (
     load_labels,
     load_labels_read,
     match_arrival,
+    snapshot_request_ids,
     watch_labels,
 )
 from monitoring_jobs.metric_store import MetricStore
@@ -128,10 +128,27 @@ def test_match_arrival_splits_labels_by_prediction_day(monitor):
     numeric = match_arrival(pd.DataFrame({"request_id": [101], "label": [1]}), monitor, days)
     assert set(numeric.digests) == {day(1)} and numeric.unknown_ids == ()  # ids compare as text, as in the join
     assert match_arrival(pd.DataFrame({"id": ["a1"], "label": [1]}), monitor, days).digests == {}
-    # digests stored by earlier versions stay valid: pandas' row hashes (categorized first, its default)
-    rows = labels.iloc[[0, 4]][["request_id", "label"]]
-    stored = pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes() + b"request_id\0label"
-    assert found.digests[day(1)] == hashlib.sha256(stored).hexdigest()[:16]
+    # the ids' texts, not just their bytes run together: "a1" + "a2" is not "a" + "1a2"
+    split_differently = labels.assign(request_id=["a", "b1", "ghost", None, "1a2", "ghost"])
+    shifted = match_arrival(split_differently, monitor, {day(1): pa.array(["a", "1a2"]), day(2): days[day(2)]})
+    assert shifted.digests[day(1)] != found.digests[day(1)]
+    # the same rows give the same digest however Arrow holds them (a slice, several chunks, with nulls elsewhere)
+    padded = pd.concat([pd.DataFrame({"request_id": ["pad"], "label": [0]}), labels], ignore_index=True).iloc[1:]
+    padded = padded.assign(request_id=pd.array(pa.chunked_array([["a1", "b1"], ["ghost", None, "a2", "ghost"]]),
+                                                dtype=pd.ArrowDtype(pa.string())))
+    assert match_arrival(padded.reset_index(drop=True), monitor, days).digests == found.digests
+
+
+@pytest.mark.parametrize("request_ids", [["a1", None, "  b\n<i>", "a1", ""], [7, None, 101, 7, 0]],
+                         ids=["text", "numbers"])
+def test_snapshot_request_ids_from_memory_equal_the_file_read(workspace, monitor, request_ids):
+    frame = pd.DataFrame({"request_id": pd.array(request_ids, dtype="string" if isinstance(request_ids[0], str)
+                                                 else "Int64"), "score": 0.5})
+    write_snapshot(workspace, monitor, day(1), frame)  # this process keeps the snapshot it wrote
+    kept = snapshot_request_ids(workspace, monitor, day(1))
+    pipeline._last_snapshot.clear()  # another process: the file
+    read = snapshot_request_ids(workspace, monitor, day(1))
+    assert kept.equals(read) and read.to_pylist() == [str(i) for i in request_ids if i is not None]
 
 
 def test_load_labels_reads_the_window_and_counts_unknown_ids_of_its_own_arrival_day(workspace, monitor):
