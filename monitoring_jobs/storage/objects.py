@@ -224,14 +224,18 @@ class ObjectStore:
             raise self._failure(exc, uri, "upload reports to") from None
 
 
-def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], object]) -> Path:
+def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], object],
+                 before_replace: Callable[[], object] | None = None) -> Path:
     """Write ``data`` (bytes, or a function that writes to the open file) to ``path`` via a temp file in the
-    same folder and os.replace, so readers see the old file or the new one, never half of one."""
+    same folder and os.replace, so readers see the old file or the new one, never half of one.
+    ``before_replace`` is called once the temp file is complete; if it raises, ``path`` is left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             data(handle) if callable(data) else handle.write(data)
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
