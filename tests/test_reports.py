@@ -13,6 +13,7 @@ import html
 import math
 import os
 import re
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -35,6 +36,7 @@ from monitoring_jobs.reports import (
     render_model_day_report,
     render_model_page,
 )
+from monitoring_jobs.reports import render as render_module
 from monitoring_jobs.reports.render import format_value, safe_filename_part
 from monitoring_jobs.reports.trends import whole_day_values, wilson_interval
 
@@ -199,6 +201,27 @@ def test_report_writes_html_and_one_valid_non_blank_png_per_chart(typical):
         assert pixels.ndim == 3 and pixels.shape[0] > 50 and pixels.shape[1] > 50
         assert pixels[..., :3].var() > 0, f"{png.name} is blank"
     assert sorted(embedded_pngs(page)) == sorted(p.read_bytes() for p in pngs)
+
+
+class InlineExecutor(Executor):
+    """Runs what is submitted at once, in the calling thread: the report's charts drawn one after another."""
+
+    def __init__(self, max_workers: int | None = None):
+        pass
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_charts_drawn_two_at_a_time_are_the_charts_drawn_one_after_another(typical, tmp_path, monkeypatch):
+    _, path, _ = typical
+    monkeypatch.setattr(render_module, "ThreadPoolExecutor", InlineExecutor)
+    one_by_one = render_model_day_report(tmp_path, make_report())
+    drawn = {png.name: png.read_bytes() for png in path.parent.glob("*.png")}
+    assert len([name for name in drawn if name.startswith("dist_")]) >= 5
+    assert drawn == {png.name: png.read_bytes() for png in one_by_one.parent.glob("*.png")}
 
 
 def test_summary_names_model_date_status_and_largest_drift(typical):

@@ -18,6 +18,7 @@ import math
 import os
 import re
 import tempfile
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -654,8 +655,10 @@ def _is_categorical(monitor: MonitorConfig, feature: str, values: pd.Series) -> 
     return not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
 
 
-def _distribution_charts(report: ReportInput, rows: list[DriftRow]) -> tuple[list[Chart], list[str]]:
-    """Reference-vs-current plots for every drifted feature and the next few, and why any feature was skipped."""
+def _distribution_charts(report: ReportInput, rows: list[DriftRow],
+                         pool: Executor) -> tuple[list[Chart], list[str]]:
+    """Reference-vs-current plots for every drifted feature and the next few (drawn by ``pool``), and why any
+    feature was skipped."""
     drifted = [r for r in rows if r.drifted]
     chosen = (drifted + [r for r in rows if not r.drifted][:TOP_STABLE_DISTRIBUTIONS])[:MAX_DISTRIBUTIONS]
     skipped = []
@@ -664,7 +667,7 @@ def _distribution_charts(report: ReportInput, rows: list[DriftRow]) -> tuple[lis
                        f"{len(drifted)} drifted features; the table lists all of them.")
     if report.current is None or not chosen:
         return [], skipped
-    result = []
+    drawn = []
     for row in chosen:
         if row.feature not in report.current.columns:
             skipped.append(f"No distribution for {row.feature}: the column is absent from this day's data.")
@@ -676,8 +679,9 @@ def _distribution_charts(report: ReportInput, rows: list[DriftRow]) -> tuple[lis
         title = f"{row.feature}: {compared} ({row.verdict})"
         draw = (charts.categorical_distribution_png if _is_categorical(report.monitor, row.feature, current)
                 else charts.numeric_distribution_png)
-        result.append(Chart(f"dist_{safe_filename_part(row.feature)}.png", title, draw(title, reference, current)))
-    return result, skipped
+        png = pool.submit(draw, title, reference, current)
+        drawn.append((f"dist_{safe_filename_part(row.feature)}.png", title, png))
+    return [Chart(filename, title, png.result()) for filename, title, png in drawn], skipped
 
 
 def _trend_rows(history: pd.DataFrame, metrics: list[Metric], day: dt.date) -> pd.DataFrame:
@@ -882,11 +886,16 @@ def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
         checks_by_area.setdefault(_check_area(check), []).append(check)
 
     drift_rows = _drift_rows(monitor, report.metrics)
-    drift_chart = _drift_chart(drift_rows)
-    distributions, distribution_notes = _distribution_charts(report, drift_rows)
-    performance_chart = _performance_chart(report, rows)
-    coverage_chart = _label_coverage_chart(report, rows)
-    operations_chart = _operations_chart(report, rows)
+    # Two charts are drawn at a time: counting a chart's values (numpy, Arrow) and compressing its PNG release the
+    # GIL, and matplotlib draws separate figures from separate threads (one drawing lock, fonts per thread). The
+    # charts of a 5M-row day: 3.5 s to 2.9 s.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        trend_charts = [pool.submit(draw, report, rows)
+                        for draw in (_performance_chart, _label_coverage_chart, _operations_chart)]
+        drift_chart = pool.submit(_drift_chart, drift_rows)
+        distributions, distribution_notes = _distribution_charts(report, drift_rows, pool)
+        performance_chart, coverage_chart, operations_chart = (chart.result() for chart in trend_charts)
+        drift_chart = drift_chart.result()
 
     def section(area: str, title: str, sentence: str) -> dict:
         checks, metrics = checks_by_area.get(area, []), by_area.get(area, [])
