@@ -56,7 +56,7 @@ from monitoring_jobs.profiles import (
     wasserstein_normed_from_profile,
     without_histograms,
 )
-from monitoring_jobs.profiles.profile import few_value_counts
+from monitoring_jobs.profiles.profile import KLL_UPDATE_CHUNK, few_value_counts
 
 DAY = dt.date(2026, 10, 1)
 EDGES = (-1.5, -0.5, 0.0, 0.5, 1.5)
@@ -507,6 +507,17 @@ def test_psi_js_hellinger_on_shared_bins_equal_the_raw_computation_exactly():
         shared_bin_counts(reference.columns["amount"], profile(current_frame, DAY, (0.0,)).columns["amount"])
     with pytest.raises(ProfileError, match="the current profile has no histogram"):
         shared_bin_counts(reference.columns["amount"], current.columns["typed_as_text"])
+
+
+def test_a_column_longer_than_one_sketch_update_is_counted_whole_and_within_the_rank_bound():
+    rng = np.random.default_rng(16)
+    values = rng.lognormal(0, 1, 3 * KLL_UPDATE_CHUNK + 17)
+    values[rng.choice(values.size, 500, replace=False)] = np.nan
+    values[-3:] = (np.inf, -np.inf, 7.5)  # the last, partial chunk holds a finite value too
+    expected = oracle_numeric(pd.Series(values))
+    column = profile_numeric(values)
+    assert_same_counts(column, expected)
+    assert_ranks_within_bound(column, expected["finite"])
 
 
 def test_quantile_bin_edges_from_the_sketch_sit_at_their_target_ranks():

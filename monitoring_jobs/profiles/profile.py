@@ -309,6 +309,13 @@ def _sample_positions(rows: int, limit: int, seed: list[int]) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
 
 
+KLL_UPDATE_CHUNK = 1 << 16
+"""Values a KLL sketch takes per call. Its update holds the GIL (0.16 s for 5M values), so the day's validation
+beside it waited that long whenever it needed the GIL back; between chunks it waits a millisecond (validation
+of a 5M-row day beside the profile: 4.0-5.0 s to 2.5-3.1 s). The same values in the same order: the sketch
+has the same guarantees (its compactions are random either way)."""
+
+
 def numeric_values(values) -> tuple[np.ndarray, int]:
     """The values as float64 with NaN for nulls, and how many non-null values were text that is not a number."""
     series = values if isinstance(values, pd.Series) else pd.Series(values)
@@ -326,8 +333,8 @@ def profile_numeric(values, *, k: int = DEFAULT_KLL_K, bin_edges: Sequence[float
     finite = numbers[np.isfinite(numbers)]
     negative = int(np.count_nonzero(numbers == -np.inf))
     sketch = datasketches.kll_doubles_sketch(k)
-    if finite.size:
-        sketch.update(finite)
+    for start in range(0, finite.size, KLL_UPDATE_CHUNK):
+        sketch.update(finite[start: start + KLL_UPDATE_CHUNK])
     histogram = None
     if bin_edges is not None:
         edges = check_bin_edges(bin_edges)
