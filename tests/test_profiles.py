@@ -56,7 +56,7 @@ from monitoring_jobs.profiles import (
     wasserstein_normed_from_profile,
     without_histograms,
 )
-from monitoring_jobs.profiles.profile import KLL_UPDATE_CHUNK, few_value_counts
+from monitoring_jobs.profiles.profile import KLL_UPDATE_CHUNK, sorted_value_counts
 
 DAY = dt.date(2026, 10, 1)
 EDGES = (-1.5, -0.5, 0.0, 0.5, 1.5)
@@ -202,20 +202,21 @@ def test_per_value_counts_are_pandas_value_counts_up_to_the_limit(distinct):
         assert column.value_counts == {float(k): int(v) for k, v in finite.value_counts().items()}
 
 
-@pytest.mark.parametrize("late_distinct", [0, 5, 31, 32, 33, 5000])
-def test_per_value_counts_find_values_that_first_appear_far_past_the_prefix(late_distinct):
-    """The counts match value by value against the first values' distinct ones, in rounds: values that first
-    appear after tens of thousands of repeats, and a cap crossed only past the prefix."""
-    rng = np.random.default_rng(late_distinct)
-    late = np.repeat(np.arange(late_distinct, dtype=np.float64) + 0.5, 3)
-    values = np.concatenate([np.zeros(50_000), rng.permutation(late), np.full(9000, 7.0), late[::-1]])
-    counts = few_value_counts(values, 32)
+@pytest.mark.parametrize("distinct", [0, 1, 5, 31, 32, 33, 5000])
+def test_per_value_counts_of_sorted_values_are_pandas_value_counts_up_to_the_limit(distinct):
+    """Long runs of one value beside values seen a few times each, the cap crossed or not: every run's length
+    is counted whole (the binary search lands past the run, not inside it)."""
+    rng = np.random.default_rng(distinct)
+    few = np.repeat(np.arange(distinct, dtype=np.float64) + 0.5, rng.integers(1, 4, distinct))
+    values = np.sort(np.concatenate([np.zeros(50_000), few, np.full(9000, 7.0)]))
+    counts = sorted_value_counts(values, 32)
     truth = pd.Series(values).value_counts().sort_index()
     if truth.size > 32:
         assert counts is None
     else:
         assert counts == {float(k): int(v) for k, v in truth.items()}
         assert list(counts) == sorted(counts)
+    assert sorted_value_counts(np.empty(0), 32) == {}
 
 
 def test_arrow_and_pandas_frames_give_the_same_profile():

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from monitoring_jobs.drift.stats import bin_counts
+from monitoring_jobs.drift.stats import bin_counts, first_distinct_sorted
 
 FORMAT = "monitoring-jobs/day-profile"
 VERSION = 1
@@ -310,10 +310,10 @@ def _sample_positions(rows: int, limit: int, seed: list[int]) -> np.ndarray:
 
 
 KLL_UPDATE_CHUNK = 1 << 16
-"""Values a KLL sketch takes per call. Its update holds the GIL (0.16 s for 5M values), so the day's validation
-beside it waited that long whenever it needed the GIL back; between chunks it waits a millisecond (validation
-of a 5M-row day beside the profile: 4.0-5.0 s to 2.5-3.1 s). The same values in the same order: the sketch
-has the same guarantees (its compactions are random either way)."""
+"""Values a KLL sketch takes per call. Its update holds the GIL, so the day's validation beside it waited that
+long whenever it needed the GIL back; between chunks it waits a millisecond (validation of a 5M-row day beside
+the profile: 4.0-5.0 s to 2.5-3.1 s). The same values in the same order: the sketch has the same guarantees
+(its compactions are random either way)."""
 
 
 def numeric_values(values) -> tuple[np.ndarray, int]:
@@ -330,8 +330,13 @@ def profile_numeric(values, *, k: int = DEFAULT_KLL_K, bin_edges: Sequence[float
     """Profile one numeric column (any array-like; text that is not a number is counted, not dropped)."""
     numbers, not_numbers = numeric_values(values)
     missing = np.isnan(numbers)
-    finite = numbers[np.isfinite(numbers)]
+    finite = numbers[np.isfinite(numbers)]  # a fresh array: sorted in place below
     negative = int(np.count_nonzero(numbers == -np.inf))
+    moments = Moments.of(finite)  # before sorting: the sums keep the rows' order, as a merge of days does
+    # Sorted first: the sketch takes sorted values 3-4x faster (5M values: 0.15 s under the GIL to 0.04 s, after a
+    # 0.03-0.1 s sort that releases it), with the same guarantee (KLL's bound holds for any order of the values),
+    # and the distinct values are counted by binary search instead of matched against candidates.
+    finite.sort()
     sketch = datasketches.kll_doubles_sketch(k)
     for start in range(0, finite.size, KLL_UPDATE_CHUNK):
         sketch.update(finite[start: start + KLL_UPDATE_CHUNK])
@@ -346,33 +351,24 @@ def profile_numeric(values, *, k: int = DEFAULT_KLL_K, bin_edges: Sequence[float
         not_numbers=not_numbers,
         negative_infinities=negative,
         positive_infinities=int(numbers.size - nulls - finite.size - negative),
-        moments=Moments.of(finite),
+        moments=moments,
         sketch=sketch,
-        value_counts=few_value_counts(finite, max_distinct),
+        value_counts=sorted_value_counts(finite, max_distinct),
         max_distinct=max_distinct,
         histogram=histogram,
     )
 
 
-_DISTINCT_PREFIX = 4096
-
-
-def few_value_counts(finite: np.ndarray, max_distinct: int) -> dict[float, int] | None:
-    """How often each distinct finite value occurs, ascending, while there are at most ``max_distinct``; else None.
-
-    Never sorts the values (a third of a second per 5M, most of a day's profile): the distinct values of a
-    prefix are the candidates, every value is matched to them by binary search, and the values that match none
-    add their own prefix's distinct values, until all match or there are too many (a column of millions of
-    distinct values says so in its first few thousand)."""
-    candidates, rest = np.empty(0, dtype=finite.dtype), finite
-    while rest.size:
-        candidates = np.union1d(candidates, rest[:_DISTINCT_PREFIX])
-        if candidates.size > max_distinct:
-            return None
-        nearest = np.minimum(np.searchsorted(candidates, rest), candidates.size - 1)
-        rest = rest[candidates[nearest] != rest]
-    counts = np.bincount(np.searchsorted(candidates, finite), minlength=candidates.size)
-    return dict(zip(candidates.tolist(), counts.tolist()))
+def sorted_value_counts(sorted_finite: np.ndarray, max_distinct: int) -> dict[float, int] | None:
+    """How often each distinct value of sorted finite values occurs, ascending, while there are at most
+    ``max_distinct``; else None. A binary search from each distinct value to the next: a column of millions of
+    distinct values stops after ``max_distinct + 1`` of them."""
+    distinct = first_distinct_sorted(sorted_finite, max_distinct + 1)
+    if distinct.size > max_distinct:
+        return None
+    counts = (np.searchsorted(sorted_finite, distinct, side="right")
+              - np.searchsorted(sorted_finite, distinct, side="left"))
+    return dict(zip(distinct.tolist(), counts.tolist()))
 
 
 def category_key(value) -> str:
