@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from monitoring_jobs.config import MonitorConfig, Severity, Task
 from monitoring_jobs.drift import DriftLabels, DriftReport, compute_drift
 from monitoring_jobs.drift.engine import SortedColumn, sorted_columns_read
-from monitoring_jobs.late_labels import DayLabels, digest, load_labels, save_labels_read
+from monitoring_jobs.late_labels import DayLabels, digest, read_labels, record_labels, save_labels_read
 from monitoring_jobs.metrics import CheckOutcome, Metric
 from monitoring_jobs.operations import BUDGET_METRICS, compute_operations, cost_budget_check
 from monitoring_jobs.performance import Calibration, compute_performance, fit_calibration
@@ -212,7 +212,7 @@ def drift_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, ref
         return None, "not judged: the monitor has no label source"
     if label not in reference.columns:
         return None, f"not judged: the reference has no '{label}' column"
-    arrived = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date(), record=False)
+    arrived = read_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date())
     try:
         values = day_label_join(workspace, monitor, day, current, arrived).frame[label].dropna()
     except LabelJoinError as exc:
@@ -344,11 +344,13 @@ def cbpe_calibration(workspace: Workspace, monitor: MonitorConfig, day: dt.date)
 
 def performance_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> StageResult:
     current = read_validated_snapshot(workspace, monitor, day)
-    labels = load_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date())
+    labels = read_labels(workspace, monitor, day, today=dt.datetime.now(dt.UTC).date())
     try:
         joined: LabelJoin | pd.DataFrame | None = day_label_join(workspace, monitor, day, current, labels)
     except LabelJoinError:
         joined = labels.frame  # compute_performance reports why they cannot be joined
+    labels = record_labels(workspace, monitor, day, labels,
+                           joined.matched_labels if isinstance(joined, LabelJoin) else None)
     metrics = compute_performance(current, joined, monitor, cbpe_calibration(workspace, monitor, day))
     metrics += labels.metrics()
     save_labels_read(workspace, monitor.name, day, labels.read)  # what the late_labels sensor compares with

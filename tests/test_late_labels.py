@@ -22,14 +22,16 @@ from monitoring_jobs.defs.monitors import build_definitions
 from monitoring_jobs.late_labels import (
     LabelsRead,
     list_arrivals,
-    load_labels,
     load_labels_read,
     match_arrival,
+    read_labels,
+    record_labels,
     snapshot_request_ids,
     watch_labels,
 )
 from monitoring_jobs.metric_store import MetricStore
 from monitoring_jobs.metrics import CheckOutcome
+from monitoring_jobs.performance.labels import join_labels
 from monitoring_jobs.pipeline import Workspace, save_outcomes, validated_snapshot_path, write_snapshot
 from monitoring_jobs.settings import load_settings
 from monitoring_jobs.stages import performance_stage
@@ -158,7 +160,7 @@ def test_load_labels_reads_the_window_and_counts_unknown_ids_of_its_own_arrival_
     write_labels(workspace, day(0), "part-0.parquet", ids(3, 4))  # before the window of day 3: not read
     write_labels(workspace, day(5), "part-0.parquet", ids(3, 40)[10:20])
     write_labels(workspace, day(7), "part-0.parquet", ids(3, 40)[20:30])  # after day 3 + 3 days: not read
-    labels = load_labels(workspace, monitor, day(3), TODAY)
+    labels = record_labels(workspace, monitor, day(3), read_labels(workspace, monitor, day(3), TODAY))
     assert sorted(labels.frame["request_id"]) == sorted(ids(1, 5) + ids(3, 4) + ["ghost\n<b>"] * 2 + ["g2"]
                                                        + ids(3, 40)[10:20])
     assert set(labels.read.arrivals) == {day(3), day(5)} and set(labels.read.digests) == {day(3), day(5)}
@@ -166,6 +168,11 @@ def test_load_labels_reads_the_window_and_counts_unknown_ids_of_its_own_arrival_
     assert unknown.value == 2  # distinct ids; the labels of days 1 and 3 are known
     assert "ghost\\n<b>" in unknown.detail and "\n" not in unknown.detail  # shown escaped
     assert f"not compared with {day(0)}" in unknown.detail  # possible day 0 was never ingested
+    # the day's rows found by the label join, not by hashing its ids again: the same record
+    read = read_labels(workspace, monitor, day(3), TODAY)
+    joined = join_labels(pipeline.read_validated_snapshot(workspace, monitor, day(3)), read.frame, monitor)
+    from_join = record_labels(workspace, monitor, day(3), read, joined.matched_labels)
+    assert (from_join.read, from_join.unknown) == (labels.read, labels.unknown)
 
 
 def test_label_drift_and_performance_share_one_label_join_until_the_labels_change(workspace, monitor, monkeypatch):
@@ -174,7 +181,7 @@ def test_label_drift_and_performance_share_one_label_join_until_the_labels_chang
     joins, join = [], stages.join_labels
     monkeypatch.setattr(stages, "join_labels", lambda *args: joins.append(args) or join(*args))
     snapshot = ParquetColumns(validated_snapshot_path(workspace, monitor, day(1)))
-    arrived = load_labels(workspace, monitor, day(1), TODAY, record=False)
+    arrived = read_labels(workspace, monitor, day(1), TODAY)
     drift_side = stages.day_label_join(workspace, monitor, day(1), snapshot, arrived)  # what label drift reads
     assert drift_side.labeled_rows == 30
     labeled = by_key(stages.performance_stage(workspace, monitor, day(1)).metrics)[("labeled_rows", "")]
@@ -274,7 +281,7 @@ def execute(defs, instance, request: dg.RunRequest):
         instance=instance, raise_on_error=False)
 
 
-def read_labels(data: Path, arrivals: list[dt.date]) -> pd.DataFrame:
+def label_files_read(data: Path, arrivals: list[dt.date]) -> pd.DataFrame:
     frames = [pd.read_parquet(path) for arrival in arrivals
               for path in sorted((data / "labels" / f"dt={arrival.isoformat()}").glob("*.parquet"))]
     return pd.concat(frames, ignore_index=True)
@@ -305,7 +312,7 @@ def test_a_late_label_file_re_runs_exactly_its_day_through_the_sensor(project, o
     target, arrival = days[1], days[2]
     inference = pd.read_parquet(own_data / "inference" / f"dt={target.isoformat()}")
     window = [target + dt.timedelta(days=n) for n in range(monitor.labels.max_delay_days + 1)]
-    labelled = set(read_labels(own_data, window)["request_id"])
+    labelled = set(label_files_read(own_data, window)["request_id"])
     unlabelled = inference[inference["score"].notna() & ~inference["request_id"].isin(labelled)]
     late = unlabelled.head(60)
     late_labels = pd.DataFrame({"request_id": late["request_id"], "label": (late["score"] > 0.5).astype("int64"),
@@ -331,7 +338,7 @@ def test_a_late_label_file_re_runs_exactly_its_day_through_the_sensor(project, o
     assert {check.asset_key for check in checks} <= set(request.asset_selection)  # inference_logs is not re-run
     assert "performance_thresholds" in {check.name for check in checks}  # judged again: alerts see late news
 
-    joined = inference.merge(read_labels(own_data, window), on="request_id").dropna(subset=["score", "label"])
+    joined = inference.merge(label_files_read(own_data, window), on="request_id").dropna(subset=["score", "label"])
     after = stored(store, target)
     assert after["labeled_rows"] == before["labeled_rows"] + len(late) == len(joined)
     assert after["label_coverage"] == pytest.approx(len(joined) / inference["score"].notna().sum())
@@ -347,7 +354,7 @@ def test_a_late_label_file_re_runs_exactly_its_day_through_the_sensor(project, o
     requests, cursor = evaluate(defs, instance, cursor)
     assert [r.partition_key for r in requests] == [arrival.isoformat()]
     assert execute(defs, instance, requests[0]).success
-    arrived = read_labels(own_data, [arrival])
+    arrived = label_files_read(own_data, [arrival])
     known = set().union(*(pd.read_parquet(own_data / "inference" / f"dt={d.isoformat()}")["request_id"]
                           for d in days))  # the ingested days the labels of that arrival day can belong to
     expected_unknown = arrived.loc[~arrived["request_id"].isin(known), "request_id"].nunique()

@@ -159,6 +159,25 @@ def test_join_coverage_and_duplicates():
     assert "zz9" not in set(joined.frame["request_id"])  # a label of another day adds no row
     assert joined.duplicate_labels == 1 and joined.null_labels == 1
     assert len(joined.frame) == len(_inference())
+    # each label row, null label included, in the order given: is its id one of the day's requests?
+    assert joined.matched_labels.tolist() == [True, True, True, True, False, True]
+
+
+def test_matched_labels_are_the_label_rows_whose_id_text_is_a_requests():
+    """Against a set of the requests' ids as text: ids as numbers and as text, nulls on both sides, duplicate
+    and null labels, dated rows the join reorders, a labels frame with an index of its own."""
+    rng = np.random.default_rng(9)
+    inference = pd.DataFrame({"request_id": pd.array([*range(200), None], dtype="Int64"), "score": 0.5})
+    ids = rng.integers(150, 260, 400).astype(str).astype(object)
+    ids[rng.random(400) < 0.05] = None
+    labels = pd.DataFrame({"request_id": ids, "label": np.where(rng.random(400) < 0.1, np.nan, 1.0),
+                           "labeled_at": pd.to_datetime(rng.integers(0, 10**9, 400), unit="s", utc=True)},
+                          index=rng.permutation(400) + 1000)
+    labels.loc[labels.index[:20], "labeled_at"] = pd.NaT
+    joined = join_labels(inference, labels, make_monitor())
+    requested = {str(value) for value in inference["request_id"].dropna()}
+    assert joined.matched_labels.tolist() == [value is not None and value in requested for value in ids]
+    assert 0 < joined.matched_labels.sum() < len(labels)
 
 
 def test_join_without_labeled_at_keeps_the_last_row_and_matches_ids_as_text():
@@ -185,6 +204,7 @@ def test_a_join_made_on_ids_and_scores_alone_serves_the_whole_frame():
     onto = narrow.onto(inference)
     pd.testing.assert_frame_equal(onto.frame, whole.frame)
     assert dataclasses.replace(onto, frame=None) == dataclasses.replace(whole, frame=None)
+    assert onto.matched_labels.tolist() == whole.matched_labels.tolist() == [True] * 4
     assert compute_performance(inference, narrow, monitor) == compute_performance(inference, labels, monitor)
     with pytest.raises(LabelJoinError, match="already has a column 'label'"):
         narrow.onto(inference.assign(label=1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ class LabelJoin:
     """Label rows superseded by a later label of the same request."""
     null_labels: int
     """Label rows without a request id or a label value, ignored."""
+    matched_labels: np.ndarray = field(compare=False, repr=False)
+    """Per row of the labels joined, whether its request id is one of the inference rows' (null label or not):
+    what matching late labels to the day reads, known here without hashing the ids again."""
 
     def onto(self, inference: pd.DataFrame) -> LabelJoin:
         """This join's labels on ``inference``: the same rows in the same order (more columns of the same day),
@@ -85,16 +88,24 @@ def join_labels(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: M
         if column not in labels.columns:
             raise LabelJoinError(f"{role} column '{column}' is not in the label data")
 
-    present = labels[labels[request_id].notna() & labels[label].notna()]
-    if LABELED_AT in present.columns:
-        present = present.sort_values(LABELED_AT, kind="stable", na_position="first")
-    # one code per distinct id across both sides: duplicates are resolved and rows matched among integers
-    label_codes, row_codes = shared_text_codes(present[request_id].astype("string"),
-                                               inference[request_id].astype("string"))
-    latest_label = np.full(max(label_codes.max(initial=0), row_codes.max(initial=0)) + 1, -1, dtype=np.int64)
+    # the label rows used, in the order duplicates are resolved in (the last one of an id wins)
+    used = np.flatnonzero((labels[request_id].notna() & labels[label].notna()).to_numpy())
+    if LABELED_AT in labels.columns:
+        labeled_at = labels[LABELED_AT].iloc[used].reset_index(drop=True)
+        used = used[labeled_at.sort_values(kind="stable", na_position="first").index.to_numpy()]
+    # one code per distinct id across both sides (every label row's): duplicates are resolved and rows matched
+    # among integers
+    all_label_codes, row_codes = shared_text_codes(labels[request_id].astype("string"),
+                                                   inference[request_id].astype("string"))
+    label_codes = all_label_codes[used]
+    size = max(all_label_codes.max(initial=0), row_codes.max(initial=0)) + 1
+    latest_label = np.full(size, -1, dtype=np.int64)
     np.maximum.at(latest_label, label_codes, np.arange(label_codes.size))  # the last label row of each id
     positions = np.where(row_codes >= 0, latest_label[row_codes], -1)
-    joined_labels = pd.Series(present[label].to_numpy()).reindex(positions).to_numpy()  # position -1 is absent: NaN
+    # position -1 is absent: NaN
+    joined_labels = pd.Series(labels[label].to_numpy()[used]).reindex(positions).to_numpy()
+    requested = np.zeros(size, dtype=bool)
+    requested[row_codes[row_codes >= 0]] = True
     frame = inference.assign(**{label: joined_labels})
     predicted_rows, labeled_rows, coverage = label_coverage(frame[output], frame[label])
     return LabelJoin(
@@ -104,6 +115,7 @@ def join_labels(inference: pd.DataFrame, labels: pd.DataFrame | None, monitor: M
         predicted_rows=predicted_rows,
         labeled_rows=labeled_rows,
         coverage=coverage,
-        duplicate_labels=int(len(present) - np.count_nonzero(latest_label >= 0)),
-        null_labels=int(len(labels) - len(present)),
+        duplicate_labels=int(used.size - np.count_nonzero(latest_label >= 0)),
+        null_labels=int(len(labels) - used.size),
+        matched_labels=(all_label_codes >= 0) & requested[np.maximum(all_label_codes, 0)],
     )
