@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from monitoring_jobs.blas import single_threaded_blas
 from monitoring_jobs.config import Bound, DriftConfig, MonitorConfig, Severity, Task
 from monitoring_jobs.drift import stats
 from monitoring_jobs.drift.calibration import Band, ReferenceChunks, band, reference_chunks
@@ -248,6 +249,7 @@ def sorted_columns_read(monitor: MonitorConfig) -> list[str]:
     return [name for name in dict.fromkeys(names) if not _calibrates(config, name)]
 
 
+@single_threaded_blas()
 def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current: pd.DataFrame | ParquetColumns,
                   monitor: MonitorConfig, labels: DriftLabels | None = None,
                   sorted_reference: dict[str, SortedColumn] | None = None) -> DriftReport:

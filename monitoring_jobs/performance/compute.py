@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from monitoring_jobs.blas import single_threaded_blas
 from monitoring_jobs.config import MonitorConfig, Task, performance_metric_names
 from monitoring_jobs.metrics import Metric, Status
 from monitoring_jobs.performance.estimation import Calibration, estimated_performance
@@ -16,6 +17,7 @@ from monitoring_jobs.performance.segments import segment_metrics
 NAN = float("nan")
 
 
+@single_threaded_blas()
 def compute_performance(inference: pd.DataFrame, labels: pd.DataFrame | LabelJoin | None, monitor: MonitorConfig,
                         calibration: Calibration | str = "no reference to calibrate on was given") -> list[Metric]:
     """Join the labels, then report coverage and the task's figures for the day and for every segment value.
