@@ -81,9 +81,12 @@ def list_arrivals(workspace: Workspace, monitor: MonitorConfig, days: list[dt.da
 
 
 def read_arrival(workspace: Workspace, monitor: MonitorConfig, partition: ArrivalPartition) -> pd.DataFrame:
-    """The rows of exactly the listed files: a file written since the listing waits for the next look."""
+    """The rows of exactly the listed files: a file written since the listing waits for the next look. Decoded
+    in the calling thread: the drift stage reads the reference beside it, and in Arrow's shared pool a 25 MB label
+    file waited 2 s behind the reference's columns (a 5M-row day)."""
     assert monitor.labels is not None
-    return workspace.objects.read_files([info.path for info in partition.files], monitor.labels.format).to_pandas()
+    return workspace.objects.read_files([info.path for info in partition.files], monitor.labels.format,
+                                        use_threads=False).to_pandas()
 
 
 def snapshot_request_ids(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> pa.Array:

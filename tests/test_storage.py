@@ -62,6 +62,22 @@ def test_reads_gzip_csv(store, tmp_path):
     assert store.read_day(source(FileFormat.CSV), model="m", day=DAY).table.to_pylist() == ROWS
 
 
+@pytest.mark.parametrize("fmt", list(FileFormat))
+def test_a_file_decoded_in_the_calling_thread_reads_as_with_arrows_pool(store, tmp_path, fmt):
+    """Label files are decoded without Arrow's thread pool: every format gives the same table either way."""
+    rows = [{"request_id": f"r{i}", "x": i / 7 if i % 5 else None} for i in range(3000)]
+    path = partition(tmp_path) / f"part-0000.{fmt.value}"
+    if fmt is FileFormat.PARQUET:
+        pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=500)
+    elif fmt is FileFormat.CSV:
+        path.write_text("request_id,x\n" + "".join(f"{r['request_id']},{'' if r['x'] is None else repr(r['x'])}\n"
+                                                     for r in rows))
+    else:
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    alone = store.read_files([str(path)], fmt, use_threads=False)
+    assert alone.equals(store.read_files([str(path)], fmt)) and alone.to_pylist() == rows
+
+
 def test_missing_day_names_the_uri(store):
     with pytest.raises(DataNotFoundError, match="no parquet files for m on 2026-10-05 under .*dt=2026-10-05"):
         store.read_day(source(FileFormat.PARQUET), model="m", day=DAY)

@@ -166,23 +166,27 @@ class ObjectStore:
             if name == named_file or (not Path(name).name.startswith((".", "_")) and name.lower().endswith(suffixes))
         ]
 
-    def read_file(self, path: str, fmt: FileFormat, columns: list[str] | None = None) -> pa.Table:
+    def read_file(self, path: str, fmt: FileFormat, columns: list[str] | None = None,
+                  use_threads: bool = True) -> pa.Table:
         """Read one file (only ``columns`` of them it has, when given); any decoding problem becomes a
-        StorageError naming the file."""
+        StorageError naming the file. ``use_threads=False`` decodes in the calling thread: a small file read
+        beside a large one does not wait behind the large one's work in Arrow's shared thread pool."""
         fs, fs_path = self._fs(path)
         try:
             if fmt is FileFormat.PARQUET:
                 if columns is not None:  # parquet reads just those: a reference's other columns cost nothing
                     present = set(pq.read_schema(fs_path, filesystem=fs).names)
                     columns = [name for name in dict.fromkeys(columns) if name in present]
-                return pq.read_table(fs_path, filesystem=fs, columns=columns)
+                return pq.read_table(fs_path, filesystem=fs, columns=columns, use_threads=use_threads)
             with fs.open(fs_path, "rb") as handle:
                 raw = handle.read()
             if fs_path.endswith(".gz"):
                 raw = gzip.decompress(raw)
             if not raw or raw.isspace():
                 raise StorageError(f"{path} is empty; re-export it or remove it from the partition")
-            table = pa_json.read_json(io.BytesIO(raw)) if fmt is FileFormat.JSONL else pa_csv.read_csv(io.BytesIO(raw))
+            table = (pa_json.read_json(io.BytesIO(raw), read_options=pa_json.ReadOptions(use_threads=use_threads))
+                     if fmt is FileFormat.JSONL else
+                     pa_csv.read_csv(io.BytesIO(raw), read_options=pa_csv.ReadOptions(use_threads=use_threads)))
             return table if columns is None else table.select([name for name in dict.fromkeys(columns)
                                                               if name in table.column_names])
         except StorageError:
@@ -191,8 +195,9 @@ class ObjectStore:
             raise (self._service_failure(exc, path)
                    or StorageError(f"cannot read {path} as {fmt.value}: {exc}")) from None
 
-    def read_files(self, files: list[str], fmt: FileFormat, columns: list[str] | None = None) -> pa.Table:
-        tables = [self.read_file(path, fmt, columns) for path in files]
+    def read_files(self, files: list[str], fmt: FileFormat, columns: list[str] | None = None,
+                   use_threads: bool = True) -> pa.Table:
+        tables = [self.read_file(path, fmt, columns, use_threads) for path in files]
         try:
             return pa.concat_tables(tables, promote_options="permissive")
         except pa.ArrowException as exc:
