@@ -173,9 +173,13 @@ def drift_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date) -> S
         skipped = [CheckOutcome(name, True, severity, f"Not judged: {described}.")
                    for name in ("feature_drift", "prediction_drift")]
         return StageResult([], skipped, {"reference": described})
-    labels, label_note = drift_labels(workspace, monitor, day, reference, current)
-    report = compute_drift(reference, current, monitor, labels, sorted_reference=sorted_reference(
+    report = compute_drift(reference, current, monitor, sorted_reference=sorted_reference(
         workspace, monitor, reference) if isinstance(reference, pd.DataFrame) else None)
+    # Labels last: the performance stage beside this one joins them meanwhile (the join is shared), instead of
+    # this thread waiting for the join before it judges any feature.
+    labels, label_note = drift_labels(workspace, monitor, day, reference, current)
+    if labels is not None:
+        report = report.with_label_drift(labels, monitor)
     drifted = report.drifted_features()
     multivariate = report.multivariate
     multivariate_text = "" if multivariate is None else (

@@ -159,6 +159,13 @@ class DriftReport:
     def drifted_features(self) -> list[str]:
         return [feature.feature for feature in self.features if feature.drifted]
 
+    def with_label_drift(self, labels: DriftLabels, monitor: MonitorConfig) -> DriftReport:
+        """This report with the day's arrived labels judged against the reference's: a caller can judge the
+        features while the labels are still being joined."""
+        return dataclasses.replace(self, label=_column_drift(monitor.columns.label, label_kind(monitor),
+                                                             labels.reference, labels.current, monitor.drift,
+                                                             chunks=None, role="label"))
+
     @property
     def multivariate_drifted(self) -> bool:
         return self.multivariate is not None and self.multivariate.drifted
@@ -288,10 +295,6 @@ def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current
         features = list(pool.map(judge, [contextvars.copy_context() for _ in kinds], kinds))
     features = _correct_for_multiple_testing(features, config.multiple_testing)
     prediction = None if output is None else column_drift(output, kind, role="prediction")
-    label = None
-    if labels is not None:
-        label = _column_drift(columns.label, label_kind(monitor), labels.reference, labels.current, config,
-                              chunks=None, role="label")
     judged = [feature for feature in features if feature.judged]
     drifted_share = sum(feature.drifted for feature in judged) / len(judged) if judged else NAN
     multivariate, note = None, ""
@@ -305,12 +308,12 @@ def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current
             f" of the stored profiles' row sample ({len(rows):,} of {profile.rows:,} reference rows)")
         multivariate, note = (None, found) if isinstance(found, str) else (
             found, f"band from {chunks.description}{source}" + (f"; {found.sampled}" if found.sampled else ""))
-    return DriftReport(
+    report = DriftReport(
         features=features, prediction=prediction, drifted_share=drifted_share,
         dataset_drift=bool(drifted_share >= config.dataset_drift_share),
-        dataset_drift_share=config.dataset_drift_share, label=label, multivariate=multivariate,
-        multivariate_note=note,
+        dataset_drift_share=config.dataset_drift_share, multivariate=multivariate, multivariate_note=note,
     )
+    return report if labels is None else report.with_label_drift(labels, monitor)
 
 
 def label_kind(monitor: MonitorConfig) -> str:
