@@ -83,7 +83,7 @@ def list_arrivals(workspace: Workspace, monitor: MonitorConfig, days: list[dt.da
 def read_arrival(workspace: Workspace, monitor: MonitorConfig, partition: ArrivalPartition) -> pd.DataFrame:
     """The rows of exactly the listed files: a file written since the listing waits for the next look. Decoded
     in the calling thread: the drift stage reads the reference beside it, and in Arrow's shared pool a 25 MB label
-    file waited 2 s behind the reference's columns (a 5M-row day)."""
+    file ended each time just after the reference's columns (1.4-1.8 s at 5M rows, 0.9-2.1 s in its own thread)."""
     assert monitor.labels is not None
     return workspace.objects.read_files([info.path for info in partition.files], monitor.labels.format,
                                         use_threads=False).to_pandas()
