@@ -248,8 +248,9 @@ class DayLabels:
     frame: pd.DataFrame | None
     read: LabelsRead
     unknown: UnknownLabels | None = None
-    partition_rows: tuple[int, ...] = ()
-    """Rows of each arrival partition read (in ``read.arrivals`` order), one after another in ``frame``."""
+    partitions: tuple[pd.DataFrame, ...] = ()
+    """Each arrival partition's rows as read (in ``read.arrivals`` order; ``frame`` is them one after another):
+    a digest hashes a partition's own columns, which a partition without ``labeled_at`` would gain in ``frame``."""
 
     def metrics(self) -> list[Metric]:
         return [] if self.unknown is None else [self.unknown.metric()]
@@ -264,7 +265,7 @@ def read_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, toda
     frames = [read_arrival(workspace, monitor, partition) for partition in arrivals.values()]
     return DayLabels(pd.concat(frames, ignore_index=True) if frames else None,
                      LabelsRead({arrival: partition.fingerprint for arrival, partition in arrivals.items()}),
-                     partition_rows=tuple(len(frame) for frame in frames))
+                     partitions=tuple(frames))
 
 
 def record_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, labels: DayLabels,
@@ -281,17 +282,17 @@ def record_labels(workspace: Workspace, monitor: MonitorConfig, day: dt.date, la
     compared = snapshots.ingested(possible)
     unknown = UnknownLabels(day, (), tuple(compared), tuple(possible))
     digests, start = {}, 0
-    for arrival, rows in zip(labels.read.arrivals, labels.partition_rows, strict=True):
-        known = {} if matched is None else {day: matched[start:start + rows]}
+    for arrival, partition in zip(labels.read.arrivals, labels.partitions, strict=True):
+        known = {} if matched is None else {day: matched[start:start + len(partition)]}
         days = [other for other in (compared if arrival == day else [day]) if other not in known]
-        found = match_arrival(labels.frame.iloc[start:start + rows], monitor, snapshots.of(days), known)
+        found = match_arrival(partition, monitor, snapshots.of(days), known)
         if arrival == day:
             unknown = UnknownLabels(day, found.unknown_ids, tuple(compared), tuple(possible))
         if day in found.digests:
             digests[arrival] = found.digests[day]
-        start += rows
+        start += len(partition)
     read = LabelsRead(labels.read.arrivals, digests, len(unknown.request_ids))
-    return DayLabels(labels.frame, read, unknown, labels.partition_rows)
+    return DayLabels(labels.frame, read, unknown, labels.partitions)
 
 
 # --- watching for late labels --------------------------------------------------------------------

@@ -24,6 +24,7 @@ from monitoring_jobs.late_labels import (
     list_arrivals,
     load_labels_read,
     match_arrival,
+    read_arrival,
     read_labels,
     record_labels,
     snapshot_request_ids,
@@ -158,7 +159,10 @@ def test_load_labels_reads_the_window_and_counts_unknown_ids_of_its_own_arrival_
         ingest(workspace, monitor, n)
     write_labels(workspace, day(3), "part-0.parquet", ids(1, 5) + ids(3, 4) + ["ghost\n<b>", "ghost\n<b>", "g2"])
     write_labels(workspace, day(0), "part-0.parquet", ids(3, 4))  # before the window of day 3: not read
-    write_labels(workspace, day(5), "part-0.parquet", ids(3, 40)[10:20])
+    late = workspace.objects.base_dir / "labels" / f"dt={day(5).isoformat()}" / "part-0.parquet"
+    late.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"request_id": ids(3, 40)[10:20], "label": [1] * 10,  # dated: a column of its own
+                             "labeled_at": pa.array([dt.datetime(2026, 1, 1, tzinfo=dt.UTC)] * 10)}), late)
     write_labels(workspace, day(7), "part-0.parquet", ids(3, 40)[20:30])  # after day 3 + 3 days: not read
     labels = record_labels(workspace, monitor, day(3), read_labels(workspace, monitor, day(3), TODAY))
     assert sorted(labels.frame["request_id"]) == sorted(ids(1, 5) + ids(3, 4) + ["ghost\n<b>"] * 2 + ["g2"]
@@ -173,6 +177,11 @@ def test_load_labels_reads_the_window_and_counts_unknown_ids_of_its_own_arrival_
     joined = join_labels(pipeline.read_validated_snapshot(workspace, monitor, day(3)), read.frame, monitor)
     from_join = record_labels(workspace, monitor, day(3), read, joined.matched_labels)
     assert (from_join.read, from_join.unknown) == (labels.read, labels.unknown)
+    # each digest is what the sensor finds in that partition alone (its own columns, not those of the others)
+    day_ids = {day(3): snapshot_request_ids(workspace, monitor, day(3))}
+    for arrival, partition in list_arrivals(workspace, monitor, [day(3), day(5)]).items():
+        fresh = match_arrival(read_arrival(workspace, monitor, partition), monitor, day_ids)
+        assert labels.read.digests[arrival] == fresh.digests[day(3)]
 
 
 def test_label_drift_and_performance_share_one_label_join_until_the_labels_change(workspace, monitor, monkeypatch):
