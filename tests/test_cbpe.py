@@ -12,9 +12,10 @@ from sklearn import metrics as sk
 
 from monitoring_jobs.metrics import Status
 from monitoring_jobs.performance import Calibration, compute_performance, fit_calibration
+from monitoring_jobs.performance import compute as compute_module
 from monitoring_jobs.performance.estimation import EstimationSample
 from monitoring_jobs.performance.measures import unit_weights
-from tests.helpers import build_monitor, by_key
+from tests.helpers import InlineExecutor, build_monitor, by_key
 
 ESTIMATED = ("estimated_roc_auc", "estimated_accuracy", "estimated_precision", "estimated_recall", "estimated_f1")
 
@@ -94,6 +95,25 @@ def test_on_calibrated_scores_the_estimate_is_within_002_of_the_realized_value()
         assert abs(estimated.value - realized.value) < 0.02, name
         assert estimated.lower < estimated.value < estimated.upper
         assert f"realized {realized.value:.4g} on 20000 labeled rows" in estimated.detail
+
+
+def test_segments_figured_beside_the_day_are_the_segments_figured_before_it(monkeypatch):
+    """Every figure, interval, status and detail, in the same order, whether the segments' figures are made in a
+    thread beside the day's and the estimate or in the calling thread first: nothing is shared between them
+    (each scope draws its resamples from a generator of its own)."""
+    rng = np.random.default_rng(4)
+    day, label = calibrated_rows(rng, 6000)
+    day = day.assign(region=rng.choice(["north", "south", "east", None], day.shape[0], p=[0.5, 0.3, 0.195, 0.005]))
+    labels = pd.DataFrame({"request_id": day["request_id"], "label": label}).iloc[:5000]
+    monitor = build_monitor(columns={"segments": ["region"]},
+                            performance={"thresholds": {"roc_auc": {"min": 0.9, "severity": "ERROR"}}})
+    calibration = fit_calibration(reference_frame(), monitor)
+    beside = compute_performance(day, labels, monitor, calibration)
+    monkeypatch.setattr(compute_module, "ThreadPoolExecutor", InlineExecutor)
+    first = compute_performance(day, labels, monitor, calibration)
+    assert [repr(metric) for metric in beside] == [repr(metric) for metric in first]
+    assert {metric.segment for metric in beside} >= {"", "region=north", "region=(missing)", "region"}
+    assert any(metric.metric.startswith("estimated_") for metric in beside)
 
 
 def test_the_estimate_falls_before_any_label_when_the_population_moves_where_the_model_is_unsure():

@@ -13,7 +13,6 @@ import html
 import math
 import os
 import re
-from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -39,6 +38,7 @@ from monitoring_jobs.reports import (
 from monitoring_jobs.reports import render as render_module
 from monitoring_jobs.reports.render import format_value, safe_filename_part
 from monitoring_jobs.reports.trends import whole_day_values, wilson_interval
+from tests.helpers import InlineExecutor
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED_HOSTILE = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -201,18 +201,6 @@ def test_report_writes_html_and_one_valid_non_blank_png_per_chart(typical):
         assert pixels.ndim == 3 and pixels.shape[0] > 50 and pixels.shape[1] > 50
         assert pixels[..., :3].var() > 0, f"{png.name} is blank"
     assert sorted(embedded_pngs(page)) == sorted(p.read_bytes() for p in pngs)
-
-
-class InlineExecutor(Executor):
-    """Runs what is submitted at once, in the calling thread: the report's charts drawn one after another."""
-
-    def __init__(self, max_workers: int | None = None):
-        pass
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future = Future()
-        future.set_result(fn(*args, **kwargs))
-        return future
 
 
 def test_charts_drawn_two_at_a_time_are_the_charts_drawn_one_after_another(typical, tmp_path, monkeypatch):

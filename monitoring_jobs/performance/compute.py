@@ -3,6 +3,9 @@ and the fairness view, and (binary classifiers) the performance estimated withou
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -44,18 +47,22 @@ def compute_performance(inference: pd.DataFrame, labels: pd.DataFrame | LabelJoi
     frame, notes = _numeric_where_needed(joined.frame[list(dict.fromkeys(needed))], joined.label_column,
                                          joined.output_column, monitor.task)
     scope = Scope(joined.label_column, joined.output_column, monitor, notes)
-    day = scope.evaluate(frame, "")
-    metrics = scope.metrics(day, settings.thresholds, Minimum(settings.min_labels, "min_labels"))
-    metrics += [
-        Metric(AREA, "duplicate_labels", float(joined.duplicate_labels),
-               detail=f"label rows superseded by a later label of the same request (latest {LABELED_AT} wins)"),
-        Metric(AREA, "null_labels", float(joined.null_labels),
-               detail="label rows without a request id or a label value, ignored"),
-    ]
-    metrics += segment_metrics(frame, scope, monitor)
-    if monitor.task is Task.BINARY_CLASSIFICATION and settings.estimate_without_labels:
-        metrics += estimated_performance(frame, calibration, monitor, day.figures, day.labeled)
-    return metrics
+    # The segments' figures are made beside the day's and the estimate (they read the same rows, share nothing
+    # and draw their resamples from generators of their own), on the core the other stages leave at the end of a
+    # day: a 5M-row day's figures 2.5 s one after another.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        segments = pool.submit(contextvars.copy_context().run, segment_metrics, frame, scope, monitor)
+        day = scope.evaluate(frame, "")
+        metrics = scope.metrics(day, settings.thresholds, Minimum(settings.min_labels, "min_labels"))
+        metrics += [
+            Metric(AREA, "duplicate_labels", float(joined.duplicate_labels),
+                   detail=f"label rows superseded by a later label of the same request (latest {LABELED_AT} wins)"),
+            Metric(AREA, "null_labels", float(joined.null_labels),
+                   detail="label rows without a request id or a label value, ignored"),
+        ]
+        estimated = (estimated_performance(frame, calibration, monitor, day.figures, day.labeled)
+                     if monitor.task is Task.BINARY_CLASSIFICATION and settings.estimate_without_labels else [])
+        return metrics + segments.result() + estimated
 
 
 def _numeric_where_needed(frame: pd.DataFrame, label: str, output: str, task: Task) -> tuple[pd.DataFrame, str]:
