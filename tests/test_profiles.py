@@ -56,7 +56,7 @@ from monitoring_jobs.profiles import (
     wasserstein_normed_from_profile,
     without_histograms,
 )
-from monitoring_jobs.profiles.profile import KLL_UPDATE_CHUNK, sorted_value_counts
+from monitoring_jobs.profiles.profile import KLL_UPDATE_CHUNK, few_value_counts
 
 DAY = dt.date(2026, 10, 1)
 EDGES = (-1.5, -0.5, 0.0, 0.5, 1.5)
@@ -209,14 +209,14 @@ def test_per_value_counts_of_sorted_values_are_pandas_value_counts_up_to_the_lim
     rng = np.random.default_rng(distinct)
     few = np.repeat(np.arange(distinct, dtype=np.float64) + 0.5, rng.integers(1, 4, distinct))
     values = np.sort(np.concatenate([np.zeros(50_000), few, np.full(9000, 7.0)]))
-    counts = sorted_value_counts(values, 32)
+    counts = few_value_counts(values, 32)
     truth = pd.Series(values).value_counts().sort_index()
     if truth.size > 32:
         assert counts is None
     else:
         assert counts == {float(k): int(v) for k, v in truth.items()}
         assert list(counts) == sorted(counts)
-    assert sorted_value_counts(np.empty(0), 32) == {}
+    assert few_value_counts(np.empty(0), 32) == {}
 
 
 def test_arrow_and_pandas_frames_give_the_same_profile():

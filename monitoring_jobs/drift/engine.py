@@ -386,7 +386,7 @@ class _Samples:
                 counts = np.bincount(self.reference_codes[inside], minlength=self.reference_counts.size)
                 yield self.reference_counts - counts, counts
             elif self.value_categories is not None:
-                counts = _value_counts(self.reference_values[inside], self.value_categories)
+                counts = stats.sorted_value_counts(self.reference_values[inside], self.value_categories)
                 yield self.reference_counts - counts, counts
             elif self.edges is not None:
                 counts = stats.bin_counts(self.reference_values[inside], self.edges)
@@ -492,8 +492,8 @@ def _numeric_samples(reference: pd.Series | SortedColumn, current: pd.Series, ch
     if distinct <= CATEGORICAL_LIKE_MAX_DISTINCT:
         categories = np.union1d(stats.first_distinct_sorted(reference_values, CATEGORICAL_LIKE_MAX_DISTINCT),
                               stats.first_distinct_sorted(current_values, CATEGORICAL_LIKE_MAX_DISTINCT))
-        reference_counts = _value_counts(reference_values, categories)
-        current_counts = _value_counts(current_values, categories)
+        reference_counts = stats.sorted_value_counts(reference_values, categories)
+        current_counts = stats.sorted_value_counts(current_values, categories)
         unseen = _unseen_values(categories, reference_counts)
     else:
         edges = stats.quantile_bin_edges(reference_values)
@@ -557,7 +557,7 @@ def _profiled_samples(name: str, kind: str, reference: NumericProfile | Categori
         known = {**reference.value_counts, -np.inf: reference.negative_infinities,
                  np.inf: reference.positive_infinities}
         reference_counts = np.asarray([known.get(value, 0) for value in categories.tolist()], dtype=np.int64)
-        current_counts = _value_counts(current_values, categories)
+        current_counts = stats.sorted_value_counts(current_values, categories)
         unseen = _unseen_values(categories, reference_counts)
     else:
         edges = np.asarray(profile_quantile_bin_edges(reference))
@@ -685,12 +685,6 @@ def _empty_sides(reference_values: int, current_values: int) -> str:
     """'' when both samples have values, else a reason naming the empty side(s)."""
     empty = [side for side, size in (("reference", reference_values), ("current", current_values)) if size == 0]
     return f"no non-null values in the {' and '.join(empty)} data" if empty else ""
-
-
-def _value_counts(sorted_values: np.ndarray, categories: np.ndarray) -> np.ndarray:
-    """How often each of the sorted distinct ``categories`` occurs in the sorted values."""
-    return np.searchsorted(sorted_values, categories, side="right") - np.searchsorted(sorted_values, categories,
-                                                                                      side="left")
 
 
 def _distinct_count_capped(reference_sorted: np.ndarray, current_sorted: np.ndarray, cap: int) -> int:

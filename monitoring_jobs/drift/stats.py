@@ -61,6 +61,12 @@ def sorted_values(values: np.ndarray | pd.Series) -> np.ndarray:
 
 # --- sample statistics ----------------------------------------------------------------------------
 
+def sorted_value_counts(sorted_values: np.ndarray, categories: np.ndarray) -> np.ndarray:
+    """How often each of the sorted distinct ``categories`` occurs in the sorted values."""
+    return np.searchsorted(sorted_values, categories, side="right") - np.searchsorted(sorted_values, categories,
+                                                                                      side="left")
+
+
 def first_distinct_sorted(values: np.ndarray, limit: int) -> np.ndarray:
     """The smallest ``limit`` distinct values of a sorted array (all, if it has fewer): a binary search
     per value instead of a pass over millions of values to learn that a column has more than a few."""

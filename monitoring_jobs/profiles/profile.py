@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from monitoring_jobs.drift.stats import bin_counts, first_distinct_sorted
+from monitoring_jobs.drift.stats import bin_counts, first_distinct_sorted, sorted_value_counts
 
 FORMAT = "monitoring-jobs/day-profile"
 VERSION = 1
@@ -353,22 +353,20 @@ def profile_numeric(values, *, k: int = DEFAULT_KLL_K, bin_edges: Sequence[float
         positive_infinities=int(numbers.size - nulls - finite.size - negative),
         moments=moments,
         sketch=sketch,
-        value_counts=sorted_value_counts(finite, max_distinct),
+        value_counts=few_value_counts(finite, max_distinct),
         max_distinct=max_distinct,
         histogram=histogram,
     )
 
 
-def sorted_value_counts(sorted_finite: np.ndarray, max_distinct: int) -> dict[float, int] | None:
+def few_value_counts(sorted_finite: np.ndarray, max_distinct: int) -> dict[float, int] | None:
     """How often each distinct value of sorted finite values occurs, ascending, while there are at most
     ``max_distinct``; else None. A binary search from each distinct value to the next: a column of millions of
     distinct values stops after ``max_distinct + 1`` of them."""
     distinct = first_distinct_sorted(sorted_finite, max_distinct + 1)
     if distinct.size > max_distinct:
         return None
-    counts = (np.searchsorted(sorted_finite, distinct, side="right")
-              - np.searchsorted(sorted_finite, distinct, side="left"))
-    return dict(zip(distinct.tolist(), counts.tolist()))
+    return dict(zip(distinct.tolist(), sorted_value_counts(sorted_finite, distinct).tolist()))
 
 
 def category_key(value) -> str:
