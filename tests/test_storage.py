@@ -76,6 +76,8 @@ def test_a_file_decoded_in_the_calling_thread_reads_as_with_arrows_pool(store, t
         path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     alone = store.read_files([str(path)], fmt, use_threads=False)
     assert alone.equals(store.read_files([str(path)], fmt)) and alone.to_pylist() == rows
+    assert store.read_files([str(path)], fmt, ["x", "absent"], use_threads=False).to_pylist() == [
+        {"x": row["x"]} for row in rows]
 
 
 def test_missing_day_names_the_uri(store):
@@ -98,6 +100,9 @@ def test_broken_files_give_errors_naming_the_file(store, tmp_path, name, content
     (folder / name).write_bytes(content)
     with pytest.raises(StorageError, match=words) as caught:
         store.read_day(source(fmt), model="m", day=DAY)
+    assert name in str(caught.value)
+    with pytest.raises(StorageError, match=words) as caught:  # decoded in the calling thread, as label files are
+        store.read_files([str(folder / name)], fmt, use_threads=False)
     assert name in str(caught.value)
 
 
