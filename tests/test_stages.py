@@ -45,14 +45,18 @@ def stored(workspace: Workspace, day: dt.date) -> dict:
         rows = workspace.metrics.read(area, CREDIT.name, day, day).drop(columns=["id", "run_id", "computed_at"])
         figures[area] = rows.sort_values(["metric", "feature", "segment"]).reset_index(drop=True)
     labels_read = json.loads(workspace.labels_read_path(CREDIT.name, day).read_text(encoding="utf-8"))
+    # outcomes link to the report, which is under each state folder
+    outcomes = repr(load_outcomes(workspace, CREDIT.name, day)).replace(str(workspace.reports_dir), "<reports>")
+    return {"figures": figures, "outcomes": outcomes, "labels_read": labels_read, **stored_profile(workspace, day)}
+
+
+def stored_profile(workspace: Workspace, day: dt.date) -> dict:
+    """The day's stored profile: its row count and columns without their sketches, and its row sample."""
     profile = load_profile(profile_path(workspace.state_dir, CREDIT.name, day))
     # a KLL sketch compacts at random, so two sketches of the same values differ; everything else is exact
     columns = {name: {key: value for key, value in vars(column).items() if key != "sketch"}
                if isinstance(column, NumericProfile) else column for name, column in profile.columns.items()}
-    # outcomes link to the report, which is under each state folder
-    outcomes = repr(load_outcomes(workspace, CREDIT.name, day)).replace(str(workspace.reports_dir), "<reports>")
-    return {"figures": figures, "outcomes": outcomes, "labels_read": labels_read,
-            "profile": (profile.rows, columns), "profile_sample": profile.sample}
+    return {"profile": (profile.rows, columns), "profile_sample": profile.sample}
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +88,26 @@ def test_run_day_stores_what_the_stages_store_one_after_another_in_fresh_process
         pd.testing.assert_frame_equal(found["figures"][area], rows, check_exact=False, rtol=1e-12, obj=area)
     assert found["outcomes"] == expected["outcomes"]
     assert found["labels_read"] == expected["labels_read"]
+    assert found["profile"] == expected["profile"]
+    pd.testing.assert_frame_equal(found["profile_sample"], expected["profile_sample"])
+
+
+def test_the_days_profile_is_stored_when_the_ingesting_block_is_left_even_by_an_error(demo_root, tmp_path):
+    """``run_day`` computes the metric stages inside ``ingesting``, beside the end of the day's profile: the stages
+    find the snapshot and its outcomes there, and the profile is stored as ``ingest_stage`` stores it, also when
+    the work inside fails."""
+    day = CREDIT.start_date + dt.timedelta(days=3)
+    suite = load_suite(SUITES_DIR / f"{CREDIT.name}.json")
+    alone = make_workspace(demo_root, tmp_path / "alone")
+    stages.ingest_stage(alone, CREDIT, day, suite)
+    forget_everything_in_memory()
+    inside = make_workspace(demo_root, tmp_path / "inside")
+    with pytest.raises(RuntimeError, match="a stage failed"), stages.ingesting(inside, CREDIT, day, suite):
+        assert not profile_path(inside.state_dir, CREDIT.name, day).exists()  # not yet: it is stored on leaving
+        assert len(pipeline.read_validated_snapshot(inside, CREDIT, day)) == len(pd.read_parquet(
+            alone.snapshot_path(CREDIT.name, day)))
+        raise RuntimeError("a stage failed")
+    found, expected = stored_profile(inside, day), stored_profile(alone, day)
     assert found["profile"] == expected["profile"]
     pd.testing.assert_frame_equal(found["profile_sample"], expected["profile_sample"])
 
