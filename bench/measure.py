@@ -126,8 +126,12 @@ def process_environment(peer: Peer | None, **extra: str) -> dict[str, str]:
 
 def machine() -> str:
     """CPU model, cores, memory and the library versions of the project's venv, for the record."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.machine())
+    fields = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
+                  if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    # the family tells a Zen 4 (AMD, 25, AVX-512), where our processes use numpy's AVX2 kernels (monitoring_jobs.cpu)
+    cpu = f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family', '?')}, " \
+          f"model {fields.get('model', '?')})"
     memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                      if line.startswith("MemTotal:"))
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("numpy", "pandas", "pyarrow", "scipy"))
