@@ -126,9 +126,9 @@ def process_environment(peer: Peer | None, **extra: str) -> dict[str, str]:
 
 def machine() -> str:
     """CPU model, cores, memory and the library versions of the project's venv, for the record."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
-                  if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    first_processor = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+    fields = {key.strip(): value.strip() for key, _, value in
+              (line.partition(":") for line in first_processor.splitlines())}
     # the family tells a Zen 4 (AMD, 25, AVX-512), where our processes use numpy's AVX2 kernels (monitoring_jobs.cpu)
     cpu = f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family', '?')}, " \
           f"model {fields.get('model', '?')})"

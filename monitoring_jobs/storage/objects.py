@@ -179,7 +179,8 @@ class ObjectStore:
                     present = set(pq.read_schema(fs_path, filesystem=fs).names)
                     columns = [name for name in dict.fromkeys(columns) if name in present]
                 if not use_threads:  # read_table's dataset scan would still queue behind other reads' decoding
-                    return pq.ParquetFile(fs_path, filesystem=fs).read(columns, use_threads=False)
+                    with pq.ParquetFile(fs_path, filesystem=fs) as parquet:
+                        return parquet.read(columns, use_threads=False)
                 return pq.read_table(fs_path, filesystem=fs, columns=columns, use_threads=use_threads)
             with fs.open(fs_path, "rb") as handle:
                 raw = handle.read()
