@@ -572,7 +572,7 @@ def test_label_drift_compares_the_labels_with_its_own_verdict_metric():
     reference, current = _frames(rng, 3000, 2000, shift=0.0)
     labels = DriftLabels(pd.Series(rng.binomial(1, 0.2, 3000)), pd.Series(rng.binomial(1, 0.45, 1500)))
     monitor = make_monitor(numeric_features=["stable"])
-    report = compute_drift(reference, current, monitor, labels)
+    report = compute_drift(reference, current, monitor).with_label_drift(labels, monitor)
     assert report.label.role == "label" and report.label.method == "jensenshannon" and report.label.drifted
     verdicts = {m.metric: m for m in report.metrics(monitor.drift.severity) if m.feature == "label"}
     assert verdicts["label_drift"].value == 1.0 and verdicts["current_rows"].value == 1500

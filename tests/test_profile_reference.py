@@ -352,9 +352,10 @@ def test_label_drift_and_a_changed_column_kind_from_profiles():
     reference = profiled_reference(frames, monitor)
     assert "label" in reference.columns  # these logs carry the label: the profile keeps it, as a class
     arrived = pd.Series(rng.binomial(1, 0.45, 1500))
-    profiled = compute_drift(reference, current, monitor, DriftLabels(reference.columns["label"], arrived))
-    exact = compute_drift(pd.concat(frames, ignore_index=True), current, monitor,
-                          DriftLabels(pd.concat(frames)["label"], arrived))
+    profiled = compute_drift(reference, current, monitor).with_label_drift(
+        DriftLabels(reference.columns["label"], arrived), monitor)
+    exact = compute_drift(pd.concat(frames, ignore_index=True), current, monitor).with_label_drift(
+        DriftLabels(pd.concat(frames)["label"], arrived), monitor)
     assert profiled.label.drifted and exact.label.drifted
     assert profiled.label.statistic == pytest.approx(exact.label.statistic, rel=1e-12)
     as_category = monitor_with(monitor, columns={**monitor.columns.model_dump(), "numeric_features": ["tier"],

@@ -193,8 +193,8 @@ def test_the_reference_is_sorted_on_the_first_day_and_read_back_until_its_file_c
         reference, _ = pipeline.load_drift_reference(workspace, CREDIT, day)
         labels, _ = stages.drift_labels(workspace, CREDIT, day, reference, pipeline.read_validated_snapshot(
             workspace, CREDIT, day))
-        return compute_drift(reference, pipeline.read_validated_snapshot(workspace, CREDIT, day), CREDIT,
-                             labels).metrics(CREDIT.drift.severity)
+        report = compute_drift(reference, pipeline.read_validated_snapshot(workspace, CREDIT, day), CREDIT)
+        return (report if labels is None else report.with_label_drift(labels, CREDIT)).metrics(CREDIT.drift.severity)
 
     def drift_stage() -> list:
         forget_everything_in_memory()

@@ -258,9 +258,8 @@ def sorted_columns_read(monitor: MonitorConfig) -> list[str]:
 
 @single_threaded_blas()
 def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current: pd.DataFrame | ParquetColumns,
-                  monitor: MonitorConfig, labels: DriftLabels | None = None,
-                  sorted_reference: dict[str, SortedColumn] | None = None) -> DriftReport:
-    """Compare every configured feature, the model output and (given ``labels``) the label with the reference:
+                  monitor: MonitorConfig, sorted_reference: dict[str, SortedColumn] | None = None) -> DriftReport:
+    """Compare every configured feature and the model output with the reference (the label: ``with_label_drift``):
     its rows, or a profile of them (see the module docstring for what a profile gives exactly).
 
     Rows given as ``ParquetColumns`` are read a column at a time as each column is judged, so a large day
@@ -308,12 +307,11 @@ def compute_drift(reference: pd.DataFrame | ParquetColumns | DayProfile, current
             f" of the stored profiles' row sample ({len(rows):,} of {profile.rows:,} reference rows)")
         multivariate, note = (None, found) if isinstance(found, str) else (
             found, f"band from {chunks.description}{source}" + (f"; {found.sampled}" if found.sampled else ""))
-    report = DriftReport(
+    return DriftReport(
         features=features, prediction=prediction, drifted_share=drifted_share,
         dataset_drift=bool(drifted_share >= config.dataset_drift_share),
         dataset_drift_share=config.dataset_drift_share, multivariate=multivariate, multivariate_note=note,
     )
-    return report if labels is None else report.with_label_drift(labels, monitor)
 
 
 def label_kind(monitor: MonitorConfig) -> str:
