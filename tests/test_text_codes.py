@@ -75,3 +75,13 @@ def test_non_text_is_refused():
         text_codes(pd.Series([1, 2, 3]))
     with pytest.raises(pa.ArrowException):
         text_codes(pa.array([1, 2, 3]))
+
+
+def test_packed_words_are_each_texts_bytes_little_endian_zero_past_its_end():
+    array = pa.array(["é", None, "abcdefghi", ""], type=pa.large_string())
+    lengths, words = packed_words(array)
+    word = lambda raw: int.from_bytes(raw.ljust(8, b"\x00"), "little")  # noqa: E731
+    assert lengths.tolist() == [2, 0, 9, 0]
+    assert [w.tolist() for w in words] == [[word("é".encode()), 0, word(b"abcdefgh"), 0], [0, 0, word(b"i"), 0]]
+    sliced_lengths, sliced_words = packed_words(array.slice(2, 1))
+    assert sliced_lengths.tolist() == [9] and [w.tolist() for w in sliced_words] == [[word(b"abcdefgh")], [word(b"i")]]

@@ -56,27 +56,25 @@ def _codes(array: pa.LargeStringArray) -> np.ndarray:
 
 def packed_words(array: pa.LargeStringArray) -> tuple[np.ndarray, list[np.ndarray] | None]:
     """Each text's length in bytes, and its bytes as little-endian 8-byte words, zero past its end (word i of
-    every text, for each i); no words when a text is longer than ``MAX_PACKED_BYTES``."""
-    _, offsets, data = array.buffers()
+    every text, for each i); no words when a text is longer than ``MAX_PACKED_BYTES``.
+
+    Arrow pads every text with zero bytes to the same whole number of words (``ascii_rpad`` counts bytes, so
+    any UTF-8 is padded exactly), after which the data buffer is a rows x words matrix: the words are strided
+    views of it. Gathering each word from the unpadded buffer instead took 1.7-2.4 s for 10M ids of two words,
+    mostly in fresh memory for its temporaries."""
+    _, offsets, _ = array.buffers()
     bounds = np.frombuffer(offsets, dtype=np.int64)[array.offset: array.offset + len(array) + 1]
     lengths = np.diff(bounds)
     count = -(-int(lengths.max(initial=0)) // _WORD)
     if count * _WORD > MAX_PACKED_BYTES:
         return lengths, None
-    raw = np.frombuffer(data, dtype=np.uint8)[bounds[0]: bounds[-1]] if data is not None else np.empty(0, np.uint8)
-    padded = np.concatenate([raw, np.zeros(_WORD, dtype=np.uint8)])
-    # an 8-byte word starting at every byte: unaligned reads of the text bytes without copying them
-    unaligned = np.ndarray((padded.size - _WORD + 1,), dtype="<u8", buffer=padded, strides=(1,))
-    starts = bounds[:-1] - bounds[0]
-    words = []
-    for index in range(count):
-        kept = np.clip(lengths - index * _WORD, 0, _WORD)
-        words.append(unaligned[np.minimum(starts + index * _WORD, unaligned.size - 1)] & _KEEP_BYTES[kept])
-    return lengths, words
-
-
-_KEEP_BYTES = np.array([(1 << (8 * kept)) - 1 for kept in range(_WORD + 1)], dtype=np.uint64)
-"""Mask of the first k bytes of a little-endian word, for k = 0..8."""
+    if count == 0:
+        return lengths, []
+    padded = pc.ascii_rpad(array.fill_null(""), width=count * _WORD, padding="\0")
+    _, padded_offsets, data = padded.buffers()
+    start = int(np.frombuffer(padded_offsets, dtype=np.int64)[padded.offset])
+    matrix = np.frombuffer(data, dtype="<u8", count=len(array) * count, offset=start).reshape(len(array), count)
+    return lengths, [matrix[:, index] for index in range(count)]
 
 
 def _hashes(lengths: np.ndarray, words: list[np.ndarray]) -> np.ndarray:
