@@ -141,7 +141,7 @@ def ingesting(workspace: Workspace, monitor: MonitorConfig, day: dt.date, suite:
     with ThreadPoolExecutor(max_workers=2) as pool:
         profile = pool.submit(profile_inference_day, ingested.frame.copy(deep=False), monitor, day)
         written = pool.submit(write_snapshot, workspace, monitor, day, ingested.frame.copy(deep=False),
-                              validation_done.result)
+                              validation_done.result, ingested.source)
         try:
             outcomes = validate_day(ingested.frame, monitor, context)
         except BaseException as exc:

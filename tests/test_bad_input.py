@@ -315,6 +315,69 @@ def test_the_snapshot_later_stages_take_from_memory_is_what_reading_the_file_giv
     pd.testing.assert_frame_equal(kept, frame.assign(ints_as_objects=kept["ints_as_objects"]), check_exact=True)
 
 
+def _one_file_day(tmp_path, frame: pd.DataFrame, files: int = 1):
+    """A workspace whose monitor reads ``frame`` for START from ``files`` parquet files of one folder."""
+    from monitoring_jobs import pipeline
+    from monitoring_jobs.storage import ObjectStore
+    from tests.helpers import build_monitor
+
+    workspace = pipeline.Workspace(ObjectStore(tmp_path), MetricStore(f"sqlite:///{tmp_path / 'm.db'}"),
+                                   tmp_path / "reports", tmp_path / "state")
+    monitor = build_monitor(columns={"numeric_features": ["x1", "x2"], "categorical_features": ["segment"],
+                                     "request_id": "request_id", "timestamp": "timestamp"},
+                            inference={"uri": "file://data/{date}/"})
+    folder = tmp_path / "data" / START.isoformat()
+    folder.mkdir(parents=True)
+    for index, part in enumerate(np.array_split(np.arange(len(frame)), files)):
+        pq.write_table(pa.Table.from_pandas(frame.iloc[part], preserve_index=False), folder / f"part-{index}.parquet")
+    return workspace, monitor, folder
+
+
+def test_a_day_read_as_it_is_from_one_parquet_file_is_snapshotted_as_a_copy_of_the_file(tmp_path, monkeypatch):
+    """Normalization changed nothing (UTC timestamps), so the snapshot is the source's bytes, and the rows later
+    stages take from memory are what a fresh process reads from it (hostile text, nulls, categories)."""
+    from monitoring_jobs import pipeline
+
+    frame = clean_day(START, rows=6).assign(**{
+        HOSTILE_COLUMN: HOSTILE_VALUES * 2,
+        "nullable_int": pd.array([1, None, 3, 4, None, 6], dtype="Int64"),
+        "category": pd.Categorical(["a", "b", None, "a", "b", "a"]),
+    })
+    workspace, monitor, folder = _one_file_day(tmp_path, frame)
+    ingested = pipeline.read_inference(workspace, monitor, START)
+    assert ingested.source is not None and ingested.source.path == str(folder / "part-0.parquet")
+    path = pipeline.write_snapshot(workspace, monitor, START, ingested.frame, source=ingested.source)
+    assert path.read_bytes() == (folder / "part-0.parquet").read_bytes()
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.pq, "read_table", lambda *args, **kwargs: pytest.fail("read the file again"))
+        kept = pipeline.read_validated_snapshot(workspace, monitor, START)
+    pd.testing.assert_frame_equal(kept, pq.read_table(path).to_pandas(), check_exact=True)
+
+
+@pytest.mark.parametrize("case", ["naive timestamps", "timestamps with an offset", "two files",
+                                  "file rewritten after it was listed"])
+def test_a_day_normalized_or_not_read_from_one_unchanged_file_gets_its_validated_rows_written(tmp_path, case):
+    """The snapshot holds the rows validated, with UTC timestamps, whenever a copy of the source would not."""
+    from monitoring_jobs import pipeline
+
+    frame = clean_day(START, rows=40)
+    if case == "naive timestamps":
+        frame["timestamp"] = frame["timestamp"].dt.tz_localize(None)
+    elif case == "timestamps with an offset":
+        frame["timestamp"] = frame["timestamp"].dt.tz_convert("America/New_York")
+    workspace, monitor, folder = _one_file_day(tmp_path, frame, files=2 if case == "two files" else 1)
+    ingested = pipeline.read_inference(workspace, monitor, START)
+    assert (ingested.source is None) == (case != "file rewritten after it was listed")
+    if case == "file rewritten after it was listed":  # as an export that runs again would
+        pq.write_table(pa.Table.from_pandas(clean_day(START, rows=40, seed=1)), folder / "part-0.parquet")
+    path = pipeline.write_snapshot(workspace, monitor, START, ingested.frame, source=ingested.source)
+    read_back = pq.read_table(path).to_pandas()
+    pd.testing.assert_frame_equal(read_back, ingested.frame, check_exact=True)
+    assert str(read_back["timestamp"].dt.tz) == "UTC"
+    pd.testing.assert_series_equal(read_back["timestamp"], frame["timestamp"].dt.tz_localize("UTC")
+                                   if case == "naive timestamps" else frame["timestamp"].dt.tz_convert("UTC"))
+
+
 def test_drift_from_the_snapshot_kept_in_memory_equals_drift_from_the_file(tmp_path, monkeypatch):
     """The drift stage takes the rows ingest kept in memory instead of reading the file a column at a time: the
     same figures for every feature, the model output and the multivariate error (text, nulls, few values)."""

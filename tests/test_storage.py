@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import gzip
 import json
+import os
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from monitoring_jobs.config import DataSource, FileFormat
-from monitoring_jobs.storage import DataNotFoundError, ObjectStore, StorageError, write_atomic
+from monitoring_jobs.storage import DataNotFoundError, ObjectStore, StorageError, copy_local_file, write_atomic
 
 DAY = dt.date(2026, 10, 5)
 ROWS = [{"request_id": "a", "x": 1.5}, {"request_id": "b", "x": None}, {"request_id": "c", "x": -2.0}]
@@ -112,3 +115,25 @@ def test_write_atomic_creates_folders_and_replaces(tmp_path):
     write_atomic(target, b"two")
     assert target.read_bytes() == b"two"
     assert [p.name for p in target.parent.iterdir()] == ["x.bin"]
+
+
+@pytest.mark.parametrize("kernel_copy", ["works", "refused halfway"])
+def test_a_local_file_is_copied_whole_after_what_the_handle_holds(tmp_path, monkeypatch, kernel_copy):
+    """``copy_local_file`` (the day's snapshot from its source) copies in the kernel, and starts over through
+    Python's buffers when the filesystem refuses the kernel's copy partway."""
+    from monitoring_jobs.storage import objects
+
+    source = tmp_path / "source.bin"
+    source.write_bytes(np.random.default_rng(0).bytes(3 * 1024 * 1024 + 17))
+    if kernel_copy == "refused halfway":
+        real = os.copy_file_range
+
+        def refuse_after_a_part(source_fd, target_fd, count):
+            real(source_fd, target_fd, 1000)
+            raise OSError(errno.EXDEV, "cross-device copy refused")
+
+        monkeypatch.setattr(objects.os, "copy_file_range", refuse_after_a_part, raising=False)
+    with open(tmp_path / "target.bin", "wb") as handle:
+        handle.write(b"head")
+        copy_local_file(str(source), handle)
+    assert (tmp_path / "target.bin").read_bytes() == b"head" + source.read_bytes()

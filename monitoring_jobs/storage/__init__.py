@@ -14,10 +14,11 @@ from monitoring_jobs.storage.objects import (
     StorageAccessDeniedError,
     StorageError,
     StorageUnreachableError,
+    copy_local_file,
     write_atomic,
 )
 from monitoring_jobs.storage.text_codes import shared_text_codes, text_codes
 
 __all__ = ["BucketNotFoundError", "DataNotFoundError", "DayData", "FileInfo", "ObjectStore", "ParquetColumns",
-           "StorageAccessDeniedError", "StorageError", "StorageUnreachableError", "shared_text_codes", "text_codes",
-           "write_atomic"]
+           "StorageAccessDeniedError", "StorageError", "StorageUnreachableError", "copy_local_file",
+           "shared_text_codes", "text_codes", "write_atomic"]
