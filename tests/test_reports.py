@@ -675,6 +675,34 @@ def test_distribution_chart_shares_are_numpys_histogram_with_the_tails_folded_in
     assert charts.histogram_shares(values, edges).sum() == pytest.approx(1.0)
 
 
+def _edges_of_the_samples_laid_end_to_end(values: np.ndarray) -> np.ndarray:
+    """The chart's bin rule written out on one concatenated array (the oracle for ``_bin_edges`` of several)."""
+    low, high = np.quantile(values[:: max(1, values.size // charts.EDGE_SAMPLE)], [0.005, 0.995])
+    if low == high:
+        low, high = values.min(), values.max()
+    if np.all(values == np.round(values)) and high - low <= 40:
+        return np.arange(np.floor(low) - 0.5, np.ceil(high) + 1.5)
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, charts.HISTOGRAM_BINS + 1)
+
+
+@pytest.mark.parametrize("kind", ["lognormal", "integers", "integers but one", "constant", "one side empty"])
+@pytest.mark.parametrize("sizes", [(1000, 700), (charts.EDGE_SAMPLE + 7, 2 * charts.EDGE_SAMPLE + 5)])
+def test_distribution_chart_bins_of_two_samples_are_those_of_the_samples_laid_end_to_end(kind, sizes):
+    rng = np.random.default_rng(sum(sizes))
+    make = {"lognormal": lambda n: rng.lognormal(0, 1, n), "integers": lambda n: rng.poisson(6, n).astype(float),
+            "integers but one": lambda n: rng.poisson(6, n).astype(float), "constant": lambda n: np.full(n, 3.25),
+            "one side empty": lambda n: rng.normal(0, 1, n)}[kind]
+    reference, current = make(sizes[0]), make(sizes[1])
+    if kind == "integers but one":
+        current[-1] = 2.5  # off every evenly spaced value
+    if kind == "one side empty":
+        reference = reference[:0]
+    expected = _edges_of_the_samples_laid_end_to_end(np.concatenate([reference, current]))
+    assert charts._bin_edges(reference, current).tolist() == expected.tolist()
+
+
 def test_distribution_chart_bins_of_a_large_sample_span_its_central_99_percent():
     """Beyond ``EDGE_SAMPLE`` values the bin bounds come from evenly spaced values: still at the 0.5 % and
     99.5 % ranks of the whole sample, to within a tenth of a percent of its rows."""

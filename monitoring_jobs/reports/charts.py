@@ -122,17 +122,27 @@ def _as_numbers(values: pd.Series | None) -> tuple[np.ndarray, int]:
     if values is None:
         return np.array([], dtype=float), 0
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    finite = numbers[np.isfinite(numbers)]
-    return finite, len(numbers) - len(finite)
+    finite = np.isfinite(numbers)
+    return (numbers if finite.all() else numbers[finite]), len(numbers) - int(np.count_nonzero(finite))
 
 
-def _bin_edges(values: np.ndarray) -> np.ndarray:
-    """Integer data gets one bin per value; otherwise 30 bins over the central 99 % (tails fold into the edges),
-    its bounds read from at most ``EDGE_SAMPLE`` evenly spaced values (a chart's bins need no exact quantile)."""
-    low, high = np.quantile(values[:: max(1, values.size // EDGE_SAMPLE)], [0.005, 0.995])
+def _bin_edges(*samples: np.ndarray) -> np.ndarray:
+    """Bins for the samples together (as if laid end to end, without copying them so). Integer data gets one bin
+    per value; otherwise 30 bins over the central 99 % (tails fold into the edges), its bounds read from at most
+    ``EDGE_SAMPLE`` evenly spaced values (a chart's bins need no exact quantile)."""
+    step = max(1, sum(sample.size for sample in samples) // EDGE_SAMPLE)
+    spaced, offset = [], 0
+    for sample in samples:  # every step-th value counted across the samples
+        spaced.append(sample[(-offset) % step:: step])
+        offset += sample.size
+    evenly = np.concatenate(spaced)
+    low, high = np.quantile(evenly, [0.005, 0.995])
+    present = [sample for sample in samples if sample.size]
     if low == high:
-        low, high = values.min(), values.max()
-    if np.all(values == np.round(values)) and high - low <= 40:
+        low, high = min(sample.min() for sample in present), max(sample.max() for sample in present)
+    # the spaced values decide most columns before every value is compared with its rounding
+    if high - low <= 40 and np.all(evenly == np.round(evenly)) and all(
+            np.all(sample == np.round(sample)) for sample in present):
         return np.arange(math.floor(low) - 0.5, math.ceil(high) + 1.5)
     if low == high:
         low, high = low - 0.5, high + 0.5
@@ -142,8 +152,11 @@ def _bin_edges(values: np.ndarray) -> np.ndarray:
 def histogram_shares(finite: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """The share of the values in each bin of equally spaced ``edges``, values outside folded into the end bins.
     Given as a range, numpy counts equal bins by arithmetic instead of sorting the values (about 10x faster on
-    millions of values) and counts exactly as it does with the edges spelled out."""
-    counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), bins=edges.size - 1, range=(edges[0], edges[-1]))
+    millions of values) and counts exactly as it does with the edges spelled out; the values outside are counted
+    apart rather than clipped into a copy of millions of values."""
+    counts, _ = np.histogram(finite, bins=edges.size - 1, range=(edges[0], edges[-1]))
+    counts[0] += np.count_nonzero(finite < edges[0])
+    counts[-1] += np.count_nonzero(finite > edges[-1])
     return counts / finite.size
 
 
@@ -162,10 +175,9 @@ def numeric_distribution_png(title: str, reference: pd.Series | None, current: p
                for name, values, colour in (("reference", reference, REFERENCE_COLOUR),
                                             ("current", current, CURRENT_COLOUR))
                if values is not None]
-    combined = np.concatenate([finite for _, finite, _, _ in samples])
-    if combined.size == 0:
+    if not any(finite.size for _, finite, _, _ in samples):
         return _message_png(title, "no finite values in either sample")
-    edges = _bin_edges(combined)
+    edges = _bin_edges(*(finite for _, finite, _, _ in samples))
     fig = _fixed_figure(2.6, left=0.75, bottom=0.62, top=0.3)
     ax = fig.subplots()
     for name, finite, dropped, colour in samples:
