@@ -1,12 +1,14 @@
 """Text codes (request ids as integers): equal codes exactly where pandas' factorize sees equal texts."""
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from monitoring_jobs.storage import shared_text_codes, text_codes
-from monitoring_jobs.storage.text_codes import MAX_PACKED_BYTES, codes_from_hashes, packed_words
+from monitoring_jobs.storage.text_codes import MAX_PACKED_BYTES, codes_from_hashes, packed_words, repeated_texts
 
 HOSTILE = ["", "a", "a\x00", "\x00a", "ab", "é", "e\u0301", "x" * 7, "x" * 8, "x" * 9, "y" * 16, "y" * 17,
            "z" * MAX_PACKED_BYTES, "z" * (MAX_PACKED_BYTES - 1), "abcdefgh", "abcdefgh\x00", "<script>", "1", "01",
@@ -85,3 +87,24 @@ def test_packed_words_are_each_texts_bytes_little_endian_zero_past_its_end():
     assert [w.tolist() for w in words] == [[word("é".encode()), 0, word(b"abcdefgh"), 0], [0, 0, word(b"i"), 0]]
     sliced_lengths, sliced_words = packed_words(array.slice(2, 1))
     assert sliced_lengths.tolist() == [9] and [w.tolist() for w in sliced_words] == [[word(b"abcdefgh")], [word(b"i")]]
+
+
+@pytest.mark.parametrize("ids", ["unique", "unique with nulls", "repeated", "long", "empty"])
+def test_repeated_texts_are_the_rows_pandas_marks_duplicated_nulls_aside(ids):
+    hostile = _hostile_ids(3000, seed=5)
+    values = {"unique": pd.Series([f"req-{i}-é" for i in range(3000)], dtype="str"),
+              "unique with nulls": pd.Series([None, *(f"r{i}" for i in range(2000)), None], dtype="str"),
+              "repeated": hostile,
+              "long": pd.Series(["p" * (MAX_PACKED_BYTES + 1) + str(i % 50) for i in range(300)] + [None], dtype="str"),
+              "empty": pd.Series([], dtype="str")}[ids]
+    expected = (values.duplicated(keep=False) & values.notna()).to_numpy()
+    assert repeated_texts(values).tolist() == expected.tolist()
+
+
+def test_repeated_texts_stay_exact_when_every_hash_collides(monkeypatch):
+    """Equal hashes send the rows to the exact codes: texts that only share a hash are not repeated."""
+    module = importlib.import_module("monitoring_jobs.storage.text_codes")  # the package exports a function so named
+    monkeypatch.setattr(module, "_hashes", lambda lengths, words: np.zeros(lengths.size, dtype=np.uint64))
+    values = pd.Series(["a", "b", "c", "b", None, None], dtype="str")
+    assert repeated_texts(values).tolist() == [False, True, False, True, False, False]
+    assert not repeated_texts(pd.Series(["a", "b", "c"], dtype="str")).any()

@@ -35,6 +35,32 @@ def shared_text_codes(*values) -> list[np.ndarray]:
     return np.split(codes, np.cumsum([len(array) for array in arrays])[:-1])
 
 
+def repeated_texts(values) -> np.ndarray:
+    """Per row, whether its text occurs in another row too (never for nulls). Raises ``pyarrow.ArrowException``
+    when the values are not all text.
+
+    The hashes come first: when no two rows' hashes are equal no two texts are, so a day of unique request ids
+    (the usual day) costs one sort of 64-bit hashes instead of exact codes (5M ids: 0.3 s against 1.3 s)."""
+    array = _large_text(values)
+    lengths, words = packed_words(array)
+    if words is not None and len(array):
+        hashes = _hashes(lengths, words)
+        ordered = np.sort(hashes[np.asarray(array.is_valid())] if array.null_count else hashes)
+        if not (ordered[1:] == ordered[:-1]).any():
+            return np.zeros(len(array), dtype=bool)
+        codes = codes_from_hashes(array, lengths, words, hashes)
+    else:
+        codes = _codes(array)
+    return repeated_codes(codes)
+
+
+def repeated_codes(codes: np.ndarray) -> np.ndarray:
+    """Per row, whether its code (-1: null, never repeated) occurs in another row too."""
+    present = codes >= 0
+    occurrences = np.bincount(codes[present])
+    return present & (occurrences[np.where(present, codes, 0)] > 1)
+
+
 def _large_text(values) -> pa.LargeStringArray:
     if isinstance(values, pa.ChunkedArray | pa.Array):
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
