@@ -11,7 +11,7 @@ import pytest
 from sklearn import metrics as sk
 
 from monitoring_jobs.metrics import Status
-from monitoring_jobs.performance import Calibration, compute_performance, fit_calibration
+from monitoring_jobs.performance import Calibration, compute_performance, estimation, fit_calibration
 from monitoring_jobs.performance import compute as compute_module
 from monitoring_jobs.performance.estimation import EstimationSample
 from monitoring_jobs.performance.measures import unit_weights
@@ -38,14 +38,17 @@ def expected_labels(scores: np.ndarray, probabilities: np.ndarray):
         np.r_[probabilities, 1 - probabilities]
 
 
-@pytest.mark.parametrize("route", ["point", "weighted"])
-def test_expected_confusion_matrix_and_roc_auc_equal_sklearn_on_the_expected_labels(route):
-    """The point (probabilities sorted, no row order) and the weighted formula (rows ordered by score) agree."""
+@pytest.mark.parametrize("route", ["point", "point in blocks of 64 rows", "weighted"])
+def test_expected_confusion_matrix_and_roc_auc_equal_sklearn_on_the_expected_labels(route, monkeypatch):
+    """The point (probabilities sorted, no row order, the area summed over blocks) and the weighted formula (rows
+    ordered by score) agree."""
+    if route == "point in blocks of 64 rows":
+        monkeypatch.setattr(estimation, "POINT_BLOCK_ROWS", 64)
     rng = np.random.default_rng(1)
     scores = np.round(rng.uniform(size=3000), 2)  # ties
     probabilities = np.minimum(scores ** 1.3, 0.6)  # a calibration map: monotone, one probability per score, flat top
     sample = EstimationSample(scores, probabilities, 0.4)
-    measured = sample.point if route == "point" else sample.measures(unit_weights(scores.size))
+    measured = sample.measures(unit_weights(scores.size)) if route == "weighted" else sample.point
     estimate = {name: float(values[0]) for name, values in measured.items()}
     y, s, weight = expected_labels(scores, probabilities)
     called = (s >= 0.4).astype(int)

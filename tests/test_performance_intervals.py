@@ -13,7 +13,7 @@ from sklearn import metrics as sk
 
 from monitoring_jobs.config import ConfigError, MonitorConfig, PerformanceConfig
 from monitoring_jobs.metrics import Status
-from monitoring_jobs.performance import compute_performance
+from monitoring_jobs.performance import compute_performance, measures
 from monitoring_jobs.performance.intervals import (
     BOOTSTRAP_MAX_ROWS,
     Figure,
@@ -69,10 +69,12 @@ def test_binary_resamples_equal_sklearn_on_the_repeated_rows(scores):
             assert measures[name][index] == pytest.approx(value, abs=TOLERANCE), name
 
 
+@pytest.mark.parametrize("block_rows", [measures.POINT_BLOCK_ROWS, 64])
 @pytest.mark.parametrize("case", ["ties", "infinite scores", "one class", "no positives", "one row", "empty"])
-def test_binary_point_by_counting_equals_the_weighted_formula_and_sklearn(case):
-    """The point value is counted (each class's scores sorted apart, a bincount for calibration) rather than
+def test_binary_point_by_counting_equals_the_weighted_formula_and_sklearn(case, block_rows, monkeypatch):
+    """The point value is counted (each class's scores sorted apart, sums over blocks of rows) rather than
     weighted: both routes give the same figures, and scikit-learn's where it defines them."""
+    monkeypatch.setattr(measures, "POINT_BLOCK_ROWS", block_rows)
     rng = np.random.default_rng(11)
     y = rng.integers(0, 2, 2000)
     score = np.round(np.clip(0.3 * y + rng.uniform(0, 0.7, 2000), 0, 1), 2)

@@ -28,7 +28,7 @@ from monitoring_jobs.config import MonitorConfig
 from monitoring_jobs.metrics import Metric, Status
 from monitoring_jobs.performance.intervals import Figure, bootstrap, describe_interval, judge_figure
 from monitoring_jobs.performance.labels import output_column
-from monitoring_jobs.performance.measures import CONFUSION_COUNTS, RowSample, matches_label
+from monitoring_jobs.performance.measures import CONFUSION_COUNTS, POINT_BLOCK_ROWS, RowSample, matches_label
 from monitoring_jobs.performance.quality import Figures
 
 AREA = "performance"
@@ -102,49 +102,66 @@ class EstimationSample(RowSample):
                                  np.where(called_positive, 1.0 - probabilities, 0.0),
                                  np.where(called_positive, 0.0, 1.0 - probabilities),
                                  np.where(called_positive, 0.0, probabilities)])
-        # the order among tied scores does not change the area (see ``_figures``): numpy's unstable sort
+        # the order among tied scores does not change the area (see ``_roc_auc``): numpy's unstable sort
         descending = np.argsort(-self.scores)
         return cells, descending, probabilities[descending]
 
     @functools.cached_property
     def point(self) -> dict[str, np.ndarray]:
         """The rows as they are, without ordering the rows: the calibration never lowers a probability as the
-        score rises, so the probabilities in descending score order are the probabilities sorted descending."""
+        score rises, so the probabilities in descending score order are the probabilities sorted descending. The
+        curve's area is summed over blocks of them (``POINT_BLOCK_ROWS``), as ``_figures`` draws it."""
         called_positive, probabilities = self.scores >= self.threshold, self.probabilities
-        expected_positive = probabilities[called_positive].sum()
-        expected_negative = probabilities[~called_positive].sum()
+        expected_positive = np.sum(probabilities, where=called_positive)
+        expected_negative = np.sum(probabilities, where=~called_positive)
         tp, fp = expected_positive, called_positive.sum() - expected_positive
         fn, tn = expected_negative, (~called_positive).sum() - expected_negative
-        return self._figures(*(np.full(1, value, dtype=np.float64) for value in (tp, fp, tn, fn, self.size)),
-                             np.sort(probabilities)[None, ::-1], np.ones((1, self.size)))
+        descending = np.sort(probabilities)[::-1]
+        found_before, area = 0.0, 0.0  # the expected positives above the block, and twice the area so far
+        for start in range(0, self.size, POINT_BLOCK_ROWS):
+            block = descending[start: start + POINT_BLOCK_ROWS]
+            found = found_before + np.cumsum(block)
+            # each row adds a step of 1 - p expected negatives, under the trapezoid between the found before and after
+            area += float(((1.0 - block) * (2.0 * found - block)).sum())
+            found_before = float(found[-1])
+        negatives = self.size - found_before
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roc_auc = area / (2.0 * found_before * negatives) if found_before > 0 and negatives > 0 else NAN
+        return self._figures(*(np.full(1, value, dtype=np.float64) for value in (tp, fp, tn, fn, self.size, roc_auc)))
 
     def measures(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         weights = np.atleast_2d(weights)
         cells, descending, ordered_probabilities = self._weighted
         tp, fp, tn, fn = (weights @ cells).T
-        return self._figures(tp, fp, tn, fn, weights.sum(axis=1), ordered_probabilities, weights[:, descending])
+        return self._figures(tp, fp, tn, fn, weights.sum(axis=1),
+                             _roc_auc(ordered_probabilities, weights[:, descending]))
 
     @staticmethod
-    def _figures(tp, fp, tn, fn, total, ordered_probabilities, ordered_weights) -> dict[str, np.ndarray]:
-        """The measures from each weighting's expected confusion counts and its weights in descending score
-        order, ``ordered_probabilities`` being the probabilities in that order."""
-        rows = len(total)
+    def _figures(tp, fp, tn, fn, total, roc_auc) -> dict[str, np.ndarray]:
+        """The measures from each weighting's expected confusion counts and area under the curve."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            # Tied scores share one calibrated probability, so their points lie on one line: order among them
-            # does not change the area.
-            found = np.concatenate([np.zeros((rows, 1)), np.cumsum(ordered_weights * ordered_probabilities, axis=1)],
-                                   axis=1)
-            false = np.concatenate([np.zeros((rows, 1)),
-                                    np.cumsum(ordered_weights * (1.0 - ordered_probabilities), axis=1)], axis=1)
-            roc_auc = np.trapezoid(found / found[:, -1:], false / false[:, -1:], axis=1)
             return {
-                "roc_auc": np.where((found[:, -1] > 0) & (false[:, -1] > 0), roc_auc, NAN),
+                "roc_auc": roc_auc,
                 "accuracy": (tp + tn) / total,
                 "precision": np.where(tp + fp > 0, tp / (tp + fp), NAN),
                 "recall": np.where(tp + fn > 0, tp / (tp + fn), NAN),
                 "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), NAN),
                 **dict(zip(CONFUSION_COUNTS, (tp, fp, tn, fn), strict=True)),
             }
+
+
+def _roc_auc(ordered_probabilities: np.ndarray, ordered_weights: np.ndarray) -> np.ndarray:
+    """Each weighting's area under the expected ROC curve, from its weights in descending score order,
+    ``ordered_probabilities`` being the probabilities in that order. Tied scores share one calibrated probability,
+    so their points lie on one line: order among them does not change the area."""
+    rows = len(ordered_weights)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        found = np.concatenate([np.zeros((rows, 1)), np.cumsum(ordered_weights * ordered_probabilities, axis=1)],
+                               axis=1)
+        false = np.concatenate([np.zeros((rows, 1)),
+                                np.cumsum(ordered_weights * (1.0 - ordered_probabilities), axis=1)], axis=1)
+        roc_auc = np.trapezoid(found / found[:, -1:], false / false[:, -1:], axis=1)
+        return np.where((found[:, -1] > 0) & (false[:, -1] > 0), roc_auc, NAN)
 
 
 def estimated_performance(frame: pd.DataFrame, calibration: Calibration | str, monitor: MonitorConfig,

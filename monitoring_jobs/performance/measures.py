@@ -25,6 +25,9 @@ EPS = np.finfo(np.float64).eps
 RESIDUAL_QUANTILES = {"residual_p05": 0.05, "residual_p25": 0.25, "residual_p50": 0.5, "residual_p75": 0.75,
                       "residual_p95": 0.95}
 CONFUSION_COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+POINT_BLOCK_ROWS = 1 << 16
+"""Rows a point figure's per-row terms are computed for at a time, then summed: the temporaries stay in the cache
+instead of taking fresh memory for every row of the day (a 5M-row day: 40 MB an array, about ten of them)."""
 
 
 def unit_weights(size: int) -> np.ndarray:
@@ -78,15 +81,16 @@ class BinarySample(RowSample):
         self.size = self.score.size
         self.threshold, self.bins = threshold, bins
 
-    def _probability(self) -> np.ndarray:
-        return np.clip(np.nan_to_num(self.score, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    def _probability(self, rows: slice = slice(None)) -> np.ndarray:
+        return np.clip(np.nan_to_num(self.score[rows], posinf=1.0, neginf=0.0), 0.0, 1.0)
 
-    def _row_losses(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's log loss and squared error."""
-        clipped = np.clip(self.score, EPS, 1.0 - EPS)
+    def _row_losses(self, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's log loss and squared error (of ``rows`` only, when given)."""
+        score, positive = self.score[rows], self.is_positive[rows]
+        clipped = np.clip(score, EPS, 1.0 - EPS)
         with np.errstate(invalid="ignore", over="ignore"):
-            loss = -np.where(self.is_positive, np.log(clipped), np.log1p(-clipped))
-            squared = (self.score - self.is_positive) ** 2
+            loss = -np.where(positive, np.log(clipped), np.log1p(-clipped))
+            squared = (score - positive) ** 2
         return loss, squared
 
     def _score_bins(self, probability: np.ndarray) -> np.ndarray:
@@ -122,8 +126,9 @@ class BinarySample(RowSample):
     @functools.cached_property
     def point(self) -> dict[str, np.ndarray]:
         """The measures of the rows as they are, by counting instead of weighting: the ranking comes from each
-        class's scores sorted on their own (no argsort, no rows x cells matrix), the calibration gaps from one
-        bincount. Equal to ``measures(unit_weights(size))`` up to the order of float additions."""
+        class's scores sorted on their own (no argsort, no rows x cells matrix), the losses and calibration gaps
+        from sums over blocks of rows (``POINT_BLOCK_ROWS``). Equal to ``measures(unit_weights(size))`` up to the
+        order of float additions."""
         if not self.size:
             return self.measures(unit_weights(0))
         positive = self.is_positive
@@ -133,13 +138,19 @@ class BinarySample(RowSample):
         tp = np.count_nonzero(positive & predicted)
         fp = np.count_nonzero(predicted) - tp
         tn, fn = negatives - fp, positives - tp
-        loss, squared = self._row_losses()
-        probability = self._probability()
-        gaps = np.bincount(self._score_bins(probability), weights=positive - probability, minlength=self.bins)
+        loss = squared = 0.0
+        gaps = np.zeros(self.bins)
+        for start in range(0, self.size, POINT_BLOCK_ROWS):
+            rows = slice(start, start + POINT_BLOCK_ROWS)
+            block_loss, block_squared = self._row_losses(rows)
+            loss, squared = loss + block_loss.sum(), squared + block_squared.sum()
+            probability = self._probability(rows)
+            gaps += np.bincount(self._score_bins(probability), weights=positive[rows] - probability,
+                                minlength=self.bins)
         roc_auc, pr_auc = _ranking_by_class(np.sort(self.score[positive]), np.sort(self.score[~positive]))
         one = functools.partial(np.full, 1, dtype=np.float64)
         return self._figures(*(one(count) for count in (tp, fp, tn, fn, self.size)), one(roc_auc), one(pr_auc),
-                             one(loss.sum()), one(squared.sum()), one(np.abs(gaps).sum()))
+                             one(loss), one(squared), one(np.abs(gaps).sum()))
 
     def measures(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         weights = np.atleast_2d(weights)
