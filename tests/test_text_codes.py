@@ -15,6 +15,13 @@ HOSTILE = ["", "a", "a\x00", "\x00a", "ab", "é", "e\u0301", "x" * 7, "x" * 8, "
            None, "😀" * 3]
 
 
+@pytest.fixture(autouse=True, params=["blocks of 65,536 rows", "blocks of 7 rows"])
+def block_rows(request, monkeypatch):
+    """Every test with the row-wise steps done in the usual blocks, and in blocks smaller than its data."""
+    if request.param == "blocks of 7 rows":
+        monkeypatch.setattr(importlib.import_module("monitoring_jobs.storage.text_codes"), "_BLOCK_ROWS", 7)
+
+
 def _same_partition(codes: np.ndarray, oracle: np.ndarray) -> None:
     """The codes name the same groups as the oracle's (codes need not be equal, nor consecutive), -1 alike."""
     assert codes.dtype == np.int64 and codes.shape == oracle.shape
