@@ -15,7 +15,7 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -42,6 +42,9 @@ from monitoring_jobs.storage import (
     copy_local_file,
     write_atomic,
 )
+
+if TYPE_CHECKING:
+    from monitoring_jobs.reports import DriftCharts  # matplotlib: imported where a report is drawn
 
 
 class PipelineError(RuntimeError):
@@ -486,9 +489,10 @@ class Published:
 
 def publish_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, *, row_count: int,
                 current: pd.DataFrame | None, reference: pd.DataFrame | None, notes: tuple[str, ...] = (),
-                run_id: str = "") -> Published:
+                run_id: str = "", drift_charts: DriftCharts | None = None) -> Published:
     """Render the model-day report from the stored checks and metrics, record the day's status and
-    rebuild the model's trend page and the index. Safe to repeat: it replaces what it wrote before."""
+    rebuild the model's trend page and the index. Safe to repeat: it replaces what it wrote before.
+    ``drift_charts``: the drift section's charts, drawn from the same stored drift metrics and rows earlier."""
     from monitoring_jobs.reports import ReportInput, day_status, key_chart, render_model_day_report  # matplotlib: 0.6 s
 
     checks = load_outcomes(workspace, monitor.name, day)
@@ -498,7 +502,8 @@ def publish_day(workspace: Workspace, monitor: MonitorConfig, day: dt.date, *, r
     summary = f"{len(failed)} check(s) failed: {', '.join(failed)}" if failed else "all checks passed"
     report = render_model_day_report(workspace.reports_dir, ReportInput(
         monitor=monitor, partition_date=day, row_count=row_count, checks=checks, metrics=metrics,
-        reference=reference, current=current, history=workspace.metrics.history(monitor.name, day), notes=notes))
+        reference=reference, current=current, history=workspace.metrics.history(monitor.name, day), notes=notes),
+        drift_charts)
     workspace.mirror_reports(report.parent)
     workspace.metrics.set_day_status(monitor.name, day, status=status, summary=summary, row_count=row_count,
                                      report_path=str(report.relative_to(workspace.reports_dir)), run_id=run_id)

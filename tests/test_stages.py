@@ -50,6 +50,13 @@ def stored(workspace: Workspace, day: dt.date) -> dict:
     return {"figures": figures, "outcomes": outcomes, "labels_read": labels_read, **stored_profile(workspace, day)}
 
 
+def report_files(workspace: Workspace, day: dt.date) -> dict[str, bytes]:
+    """The day's report page and charts, byte for byte (the page with its folder's path left out)."""
+    folder = workspace.report_path(CREDIT.name, day).parent
+    return {file.name: file.read_bytes().replace(str(workspace.reports_dir).encode(), b"<reports>")
+            for file in folder.iterdir()}
+
+
 def stored_profile(workspace: Workspace, day: dt.date) -> dict:
     """The day's stored profile: its row count and columns without their sketches, and its row sample."""
     profile = load_profile(profile_path(workspace.state_dir, CREDIT.name, day))
@@ -80,7 +87,12 @@ def test_run_day_stores_what_the_stages_store_one_after_another_in_fresh_process
     for area, stage in stages.STAGES.items():
         forget_everything_in_memory()
         stages.record_stage(apart, CREDIT, day, area, stage(apart, CREDIT, day))
+    forget_everything_in_memory()
+    stages.publish_stage(apart, CREDIT, day)
 
+    # the report too: run_day draws the drift charts before the last stages are recorded, publish_stage at the end
+    assert report_files(together, day) == report_files(apart, day)
+    assert len([name for name in report_files(apart, day) if name.startswith("dist_")]) >= 3
     expected, found = stored(apart, day), stored(together, day)
     assert set(found["figures"]) == set(expected["figures"])
     for area, rows in expected["figures"].items():

@@ -3,11 +3,13 @@
 from monitoring_jobs.reports.overview import render_index, render_model_page
 from monitoring_jobs.reports.render import (
     DayCell,
+    DriftCharts,
     ReportInput,
     day_status,
+    draw_drift_charts,
     key_chart,
     render_model_day_report,
 )
 
-__all__ = ["DayCell", "ReportInput", "day_status", "key_chart", "render_index", "render_model_day_report",
-           "render_model_page"]
+__all__ = ["DayCell", "DriftCharts", "ReportInput", "day_status", "draw_drift_charts", "key_chart", "render_index",
+           "render_model_day_report", "render_model_page"]

@@ -684,6 +684,29 @@ def _distribution_charts(report: ReportInput, rows: list[DriftRow],
     return [Chart(filename, title, png.result()) for filename, title, png in drawn], skipped
 
 
+@dataclass(frozen=True)
+class DriftCharts:
+    """The drift section's charts: they read only the drift metrics and the rows compared, so a run of the day can
+    draw them once drift is recorded, while the other stages still compute (``draw_drift_charts``)."""
+
+    scores: Chart | None
+    distributions: list[Chart]
+    notes: list[str]  # why a distribution was not drawn
+
+
+def draw_drift_charts(report: ReportInput) -> DriftCharts:
+    """``report``'s drift charts, two at a time; of ``report`` only the monitor, the drift metrics and the current
+    and reference rows are read."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return _drift_charts(report, _drift_rows(report.monitor, [_normalised(m) for m in report.metrics]), pool)
+
+
+def _drift_charts(report: ReportInput, rows: list[DriftRow], pool: Executor) -> DriftCharts:
+    scores = pool.submit(_drift_chart, rows)
+    distributions, notes = _distribution_charts(report, rows, pool)
+    return DriftCharts(scores.result(), distributions, notes)
+
+
 def _trend_rows(history: pd.DataFrame, metrics: list[Metric], day: dt.date) -> pd.DataFrame:
     """The last ``TREND_DAYS`` days of rows, this day's metrics included, in the metric store's long format."""
     first = day - dt.timedelta(days=TREND_DAYS - 1)
@@ -870,9 +893,10 @@ def _area_status(checks: list[CheckOutcome], metrics: list[Metric]) -> Badge:
     return BADGES[day_status(checks, metrics)]
 
 
-def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
+def render_model_day_report(reports_root: Path, report: ReportInput, drift_charts: DriftCharts | None = None) -> Path:
     """Write ``<reports_root>/<model>/<YYYY-MM-DD>/index.html`` and its PNGs; PNGs of an earlier render that are
-    no longer produced are removed. Returns the HTML path; ``key_chart(path)`` names the day's key chart."""
+    no longer produced are removed. Returns the HTML path; ``key_chart(path)`` names the day's key chart.
+    ``drift_charts``, when given, are ``draw_drift_charts`` of the same drift metrics and rows, drawn earlier."""
     if report.row_count < 0:
         raise ValueError(f"row_count must not be negative, got {report.row_count}")
     report = dataclasses.replace(report, metrics=[_normalised(m) for m in report.metrics])
@@ -890,10 +914,11 @@ def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
     # GIL, and matplotlib draws separate figures from separate threads (one drawing lock, fonts per thread). The
     # charts of a 5M-row day: 3.5 s to 2.9 s.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        drawing = [pool.submit(_drift_chart, drift_rows), *(pool.submit(draw, report, rows) for draw in (
-            _performance_chart, _label_coverage_chart, _operations_chart))]
-        distributions, distribution_notes = _distribution_charts(report, drift_rows, pool)
-        drift_chart, performance_chart, coverage_chart, operations_chart = (chart.result() for chart in drawing)
+        drawing = [pool.submit(draw, report, rows) for draw in (_performance_chart, _label_coverage_chart,
+                                                                 _operations_chart)]
+        if drift_charts is None:
+            drift_charts = _drift_charts(report, drift_rows, pool)
+        performance_chart, coverage_chart, operations_chart = (chart.result() for chart in drawing)
 
     def section(area: str, title: str, sentence: str) -> dict:
         checks, metrics = checks_by_area.get(area, []), by_area.get(area, [])
@@ -903,7 +928,7 @@ def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
     drift = section("drift", "Drift", _drift_sentence(drift_rows))
     performance = section("performance", "Performance", _performance_sentence(monitor, by_area.get("performance", [])))
     operations = section("operations", "Operations", _operations_sentence(monitor, by_area.get("operations", [])))
-    key = _key_chart([(drift["badge"], drift_chart), (performance["badge"], performance_chart),
+    key = _key_chart([(drift["badge"], drift_charts.scores), (performance["badge"], performance_chart),
                       (operations["badge"], operations_chart)])
     context = {
         "monitor": monitor,
@@ -922,9 +947,9 @@ def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
         "drift": drift,
         "drift_rows": drift_rows,
         "drift_dataset": [_metric_row(monitor, m) for m in by_area.get("drift", []) if not m.feature],
-        "drift_chart": drift_chart,
-        "distributions": distributions,
-        "distribution_notes": distribution_notes,
+        "drift_chart": drift_charts.scores,
+        "distributions": drift_charts.distributions,
+        "distribution_notes": drift_charts.notes,
         "top_stable_distributions": TOP_STABLE_DISTRIBUTIONS,
         "blocked": report.current is None,
         "performance": performance,
@@ -947,7 +972,8 @@ def render_model_day_report(reports_root: Path, report: ReportInput) -> Path:
     }
     folder = Path(reports_root) / monitor.name / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    produced = [c for c in (drift_chart, *distributions, performance_chart, coverage_chart, operations_chart)
+    produced = [c for c in (drift_charts.scores, *drift_charts.distributions, performance_chart, coverage_chart,
+                            operations_chart)
                 if c is not None]
     write_charts(folder, produced, "*.png")
     html_path = folder / "index.html"
