@@ -110,7 +110,7 @@ class EstimationSample(RowSample):
     def point(self) -> dict[str, np.ndarray]:
         """The rows as they are, without ordering the rows: the calibration never lowers a probability as the
         score rises, so the probabilities in descending score order are the probabilities sorted descending. The
-        curve's area is summed over blocks of them (``POINT_BLOCK_ROWS``), as ``_figures`` draws it."""
+        curve's area is summed over blocks of them (``POINT_BLOCK_ROWS``), the trapezoids ``_roc_auc`` draws."""
         called_positive, probabilities = self.scores >= self.threshold, self.probabilities
         expected_positive = np.sum(probabilities, where=called_positive)
         expected_negative = np.sum(probabilities, where=~called_positive)
@@ -125,8 +125,7 @@ class EstimationSample(RowSample):
             area += float(((1.0 - block) * (2.0 * found - block)).sum())
             found_before = float(found[-1])
         negatives = self.size - found_before
-        with np.errstate(divide="ignore", invalid="ignore"):
-            roc_auc = area / (2.0 * found_before * negatives) if found_before > 0 and negatives > 0 else NAN
+        roc_auc = area / (2.0 * found_before * negatives) if found_before > 0 and negatives > 0 else NAN
         return self._figures(*(np.full(1, value, dtype=np.float64) for value in (tp, fp, tn, fn, self.size, roc_auc)))
 
     def measures(self, weights: np.ndarray) -> dict[str, np.ndarray]:
