@@ -42,18 +42,16 @@ def repeated_texts(values) -> np.ndarray:
     when the values are not all text.
 
     The hashes come first: when no two rows' hashes are equal no two texts are, so a day of unique request ids
-    (the usual day) costs one sort of 64-bit hashes instead of exact codes (5M ids: 0.3 s against 1.3 s)."""
+    (the usual day) costs one sort of 64-bit hashes instead of exact codes (5M ids: 0.3 s against 0.7-2.6 s)."""
     array = _large_text(values)
     lengths, words = packed_words(array)
-    if words is not None and len(array):
-        hashes = _hashes(lengths, words)
-        ordered = np.sort(hashes[np.asarray(array.is_valid())] if array.null_count else hashes)
-        if not (ordered[1:] == ordered[:-1]).any():
-            return np.zeros(len(array), dtype=bool)
-        codes = codes_from_hashes(array, lengths, words, hashes)
-    else:
-        codes = _codes(array)
-    return repeated_codes(codes)
+    if words is None:
+        return repeated_codes(_dictionary_codes(array))
+    hashes = _hashes(lengths, words)
+    ordered = np.sort(hashes[np.asarray(array.is_valid())] if array.null_count else hashes)
+    if not (ordered[1:] == ordered[:-1]).any():  # no rows, too, end here
+        return np.zeros(len(array), dtype=bool)
+    return repeated_codes(codes_from_hashes(array, lengths, words, hashes))
 
 
 def repeated_codes(codes: np.ndarray) -> np.ndarray:
@@ -78,8 +76,13 @@ def _codes(array: pa.LargeStringArray) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     lengths, words = packed_words(array)
     if words is None:
-        return np.asarray(pc.dictionary_encode(array).indices.fill_null(-1), dtype=np.int64)
+        return _dictionary_codes(array)
     return codes_from_hashes(array, lengths, words, _hashes(lengths, words))
+
+
+def _dictionary_codes(array: pa.LargeStringArray) -> np.ndarray:
+    """Codes from Arrow's hash table: for texts too long to pack."""
+    return np.asarray(pc.dictionary_encode(array).indices.fill_null(-1), dtype=np.int64)
 
 
 def packed_words(array: pa.LargeStringArray) -> tuple[np.ndarray, list[np.ndarray] | None]:
@@ -146,8 +149,9 @@ def codes_from_hashes(array: pa.LargeStringArray, lengths: np.ndarray, words: li
     position_bits = max(1, (size - 1).bit_length())
     shift, positions = np.uint64(position_bits), np.uint64((1 << position_bits) - 1)
     keyed = np.empty(size, dtype=np.uint64)
-    for rows in _blocks(size):
-        keyed[rows] = (hashes[rows] >> shift << shift) | np.arange(rows.start, min(rows.stop, size), dtype=np.uint64)
+    for block in _blocks(size):
+        keyed[block] = (hashes[block] >> shift << shift) | np.arange(block.start, min(block.stop, size),
+                                                                     dtype=np.uint64)
     keyed.sort()
     rows = np.empty(size, dtype=np.int64)
     np.bitwise_and(keyed, positions, out=rows.view(np.uint64))
